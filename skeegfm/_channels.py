@@ -11,6 +11,7 @@ __all__ = [
     "EEGPT_CHANNELS",
     "STANDARD_19_CHANNELS",
     "TUEG_19_CHANNELS",
+    "eegpt_channel_ids",
     "normalize_ch_name",
     "normalize_ch_names",
 ]
@@ -109,3 +110,61 @@ def normalize_ch_names(ch_names, vocabulary=None) -> list[str | None]:
     """
     vocab = frozenset(EEGPT_CHANNELS if vocabulary is None else vocabulary)
     return [normalize_ch_name(n, vocab) for n in ch_names]
+
+
+def eegpt_channel_ids(ch_names) -> list[int]:
+    """Rows of EEGPT's channel embedding for the channels ``ch_names``.
+
+    Each name goes through :func:`normalize_ch_name` (case, ``"EEG "``
+    prefix, reference suffixes, trailing dots, T3/T4/T5/T6) and is looked up
+    in :data:`EEGPT_CHANNELS`. Unlike the reference implementation, a name
+    that matches nothing is an error: it never falls back to its position.
+
+    Parameters
+    ----------
+    ch_names : sequence of str
+        Channel names as recorded, one per input channel, in input order.
+
+    Returns
+    -------
+    ids : list of int
+        ``ids[i]`` is the index in :data:`EEGPT_CHANNELS` of ``ch_names[i]``.
+
+    Raises
+    ------
+    ValueError
+        If a name has no match in the vocabulary (all unknown names and the
+        accepted vocabulary are listed), or if two names map to the same
+        electrode (e.g. ``"T3"`` and ``"T7"``).
+
+    Examples
+    --------
+    >>> eegpt_channel_ids(["EEG Fp1-REF", "t3", "Oz"])
+    [0, 25, 60]
+    """
+    names = [str(n) for n in ch_names]
+    canonical = normalize_ch_names(names, EEGPT_CHANNELS)
+    unknown = [n for n, c in zip(names, canonical) if c is None]
+    if unknown:
+        raise ValueError(
+            f"{len(unknown)} channel name(s) are not in EEGPT's 62-channel vocabulary: "
+            f"{unknown}. Accepted names (case-insensitive; an 'EEG ' prefix, a reference "
+            "suffix such as '-REF' and the old names T3/T4/T5/T6 are understood): "
+            f"{list(EEGPT_CHANNELS)}. Rename or drop these channels (or use a channel "
+            "projection, chan_proj_type='conv1d_constraint' or 'linear')."
+        )
+    seen: dict[str, str] = {}
+    duplicates = []
+    for name, canon in zip(names, canonical):
+        if canon in seen:
+            duplicates.append(f"{seen[canon]!r} and {name!r} -> {canon}")
+        else:
+            seen[canon] = name
+    if duplicates:
+        raise ValueError(
+            "Several channels map to the same EEGPT electrode: "
+            + "; ".join(duplicates)
+            + ". Keep one channel per electrode."
+        )
+    index = {name: i for i, name in enumerate(EEGPT_CHANNELS)}
+    return [index[c] for c in canonical]

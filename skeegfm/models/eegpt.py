@@ -1,0 +1,793 @@
+"""EEGPT: a channel-wise patch transformer with learned summary tokens.
+
+Wang, G., Liu, W., He, Y., Xu, C., Ma, L. and Li, H. (2024). EEGPT: Pretrained
+transformer for universal and reliable representation of EEG signals.
+Advances in Neural Information Processing Systems (NeurIPS) 37, 39249-39280.
+
+- Original repository: https://github.com/BINE022/EEGPT (checkpoint
+  ``eegpt_mcae_58chs_4s_large4E.ckpt``, a PyTorch-Lightning file whose
+  ``target_encoder.*`` weights are the released encoder).
+- Released weights on the Hugging Face Hub: ``braindecode/eegpt-pretrained``
+  (state_dict layout of braindecode's ``EEGPT``, which this module reproduces
+  key for key). Licence of the weights: not stated; see the model card.
+
+Each channel of each time patch is a token carrying a learned embedding of
+the channel's *name*; for every time patch separately, the channel tokens and
+``embed_num`` learned summary tokens go through a pre-norm transformer, and
+the layer-normalised summary tokens are the representation of that patch.
+
+This file holds the blocks (patch embedding, max-norm layers, the two-stage
+linear probe), the encoder ``_EEGTransformer``, the :class:`EEGPT` module
+with the seed document's constructor, and the converter of the authors'
+original checkpoint. Nothing here imports scikit-learn or MNE.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Mapping
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.nn.utils import parametrize
+
+from .._channels import EEGPT_CHANNELS, STANDARD_19_CHANNELS, eegpt_channel_ids
+from ._hub import HubMixin
+from ._layers import TransformerBlock, resolve_signal_params
+
+__all__ = ["EEGPT", "convert_eegpt_checkpoint"]
+
+_CHAN_PROJ_TYPES = ("conv1d_constraint", "linear", "none")
+_N_VOCAB = len(EEGPT_CHANNELS)  # 62 rows of the released channel embedding
+
+# Original probe module names (LitEEGPTCausal) -> our names (MODELS.md 2.6).
+_ORIGINAL_PROBE_NAMES = {
+    "chan_conv.weight": "chan_proj.proj.parametrizations.weight.original",
+    "chan_conv.bias": "chan_proj.proj.bias",
+    "linear_probe1.weight": "final_layer.probe1.parametrizations.weight.original",
+    "linear_probe1.bias": "final_layer.probe1.bias",
+    "linear_probe2.weight": "final_layer.probe2.parametrizations.weight.original",
+    "linear_probe2.bias": "final_layer.probe2.bias",
+}
+_PRETRAINING_PREFIXES = ("encoder.", "predictor.", "reconstructor.")
+
+
+# --------------------------------------------------------------------------- blocks
+
+
+class _MaxNorm(nn.Module):
+    """Parametrisation clipping the L2 norm of each output row of a weight.
+
+    ``W_eff[i] = W[i] * min(1, max_norm / ||W[i]||)``, computed with
+    :meth:`torch.Tensor.renorm` over dimension 0 (each output unit).
+    """
+
+    def __init__(self, max_norm: float):
+        super().__init__()
+        self.max_norm = float(max_norm)
+
+    def forward(self, weight: torch.Tensor) -> torch.Tensor:
+        return weight.renorm(p=2, dim=0, maxnorm=self.max_norm)
+
+    def extra_repr(self) -> str:
+        return f"max_norm={self.max_norm}"
+
+
+def _with_max_norm(module: nn.Module, max_norm: float) -> nn.Module:
+    # The stored weight becomes ``...parametrizations.weight.original``, the
+    # layout of the released checkpoints.
+    parametrize.register_parametrization(module, "weight", _MaxNorm(max_norm))
+    return module
+
+
+class _ChannelConvProjection(nn.Module):
+    """Map ``n_chans`` input channels to ``n_chans_target`` with a 1x1 Conv1d
+    whose per-output weight vector is max-norm constrained (the original
+    probes' ``chan_conv``). ``(batch, n_chans, n_times) -> (batch, n_chans_target, n_times)``."""
+
+    def __init__(self, n_chans: int, n_chans_target: int, max_norm: float):
+        super().__init__()
+        self.proj = _with_max_norm(nn.Conv1d(n_chans, n_chans_target, 1), max_norm)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.proj(x)
+
+
+class _ChannelLinearProjection(nn.Module):
+    """Unconstrained linear map over the channel axis,
+    ``(batch, n_chans, n_times) -> (batch, n_chans_target, n_times)``."""
+
+    def __init__(self, n_chans: int, n_chans_target: int):
+        super().__init__()
+        self.proj = nn.Linear(n_chans, n_chans_target)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.proj(x.transpose(1, 2)).transpose(1, 2)
+
+
+class _LinearConstraintProbe(nn.Module):
+    """The original two-stage linear probe of EEGPT (no nonlinearity).
+
+    ``z (batch, n_patches, embed_num, embed_dim)`` -> flatten the summary
+    tokens of each patch -> Dropout(0.5) -> ``probe1`` (``embed_num *
+    embed_dim -> 16``, rows max-norm 1.0) -> flatten the patches ->
+    ``probe2`` (``n_patches * 16 -> n_outputs``, rows max-norm 0.25).
+
+    Parameters
+    ----------
+    n_patches, embed_num, embed_dim : int
+        Geometry of the encoder output.
+    n_outputs : int
+        Number of outputs.
+    """
+
+    def __init__(self, n_patches: int, embed_num: int, embed_dim: int, n_outputs: int):
+        super().__init__()
+        self.dropout = nn.Dropout(0.5)
+        self.probe1 = _with_max_norm(nn.Linear(embed_num * embed_dim, 16), 1.0)
+        self.probe2 = _with_max_norm(nn.Linear(n_patches * 16, n_outputs), 0.25)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        h = self.probe1(self.dropout(z.flatten(2)))
+        return self.probe2(h.flatten(1))
+
+
+class _PatchEmbed(nn.Module):
+    """Cut every channel into (possibly overlapping) time patches and project
+    each patch to ``embed_dim``.
+
+    The right zero-padding is fixed at construction from ``n_times`` so that
+    the last patch ends on the last sample: ``pad = (S - (T - P) % S) % S``
+    (``pad = (P - T % P) % P`` when ``patch_stride`` is None, i.e.
+    non-overlapping patches), and ``n_patches = (T + pad - P) // S + 1``.
+    The same pad is applied to every input.
+
+    Parameters
+    ----------
+    n_times : int
+        Samples per window the model is built for (``>= patch_size``).
+    patch_size : int
+        Samples per patch, P.
+    patch_stride : int | None
+        Samples between patch starts, S (None: S = P).
+    embed_dim : int
+        Token width, D.
+
+    Notes
+    -----
+    The weight is stored as ``proj`` = ``Conv2d(1, D, (1, P), stride (1, S))``
+    (the released layout); the forward pass computes the same thing as one
+    matrix product over unfolded patches. Input ``(batch, n_chans, n_times)``,
+    output ``(batch, n_patches, n_chans, embed_dim)``.
+    """
+
+    def __init__(self, n_times: int, patch_size: int, patch_stride: int | None, embed_dim: int):
+        super().__init__()
+        if n_times < patch_size:
+            raise ValueError(
+                f"n_times={n_times} is shorter than one patch (patch_size={patch_size}); "
+                "use longer windows or a smaller patch_size."
+            )
+        stride = patch_size if patch_stride is None else int(patch_stride)
+        if stride < 1:
+            raise ValueError(f"patch_stride must be a positive integer or None, got {patch_stride!r}.")
+        if patch_stride is None:
+            pad = (patch_size - n_times % patch_size) % patch_size
+        else:
+            pad = (stride - (n_times - patch_size) % stride) % stride
+        self.patch_size = int(patch_size)
+        self.patch_stride = stride
+        self.pad = int(pad)
+        self.n_times = int(n_times)
+        self.n_patches = (n_times + pad - patch_size) // stride + 1
+        self.proj = nn.Conv2d(1, embed_dim, (1, patch_size), stride=(1, stride))
+
+    def n_patches_for(self, n_times: int) -> int:
+        """Number of patches an input of ``n_times`` samples gives (0 if too short)."""
+        padded = n_times + self.pad
+        return 0 if padded < self.patch_size else (padded - self.patch_size) // self.patch_stride + 1
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n_patches = self.n_patches_for(x.shape[-1])
+        if n_patches != self.n_patches:
+            raise ValueError(
+                f"An input of {x.shape[-1]} samples gives {n_patches} patches, but the model "
+                f"was built for n_times={self.n_times} ({self.n_patches} patches of "
+                f"{self.patch_size} samples, stride {self.patch_stride}). Crop or pad the "
+                "windows to n_times, or build the model with the new n_times."
+            )
+        if self.pad:
+            x = F.pad(x, (0, self.pad))
+        # (B, C, N, P) -> (B, N, C, P): patches of one time step become rows.
+        patches = x.unfold(-1, self.patch_size, self.patch_stride)[:, :, :n_patches]
+        patches = patches.transpose(1, 2)
+        weight = self.proj.weight.reshape(self.proj.out_channels, self.patch_size)
+        return F.linear(patches, weight, self.proj.bias)
+
+
+class _EEGTransformer(nn.Module):
+    """EEGPT's encoder (the released ``target_encoder``).
+
+    Input ``(batch, n_chans, n_times)`` and channel ids ``(n_chans,)`` or
+    ``(1, n_chans)``; output ``z`` of shape ``(batch, n_patches, embed_num,
+    embed_dim)``: the layer-normalised summary tokens of every time patch.
+    All patches of all windows are one batch of ``batch * n_patches``
+    sequences of ``n_chans + embed_num`` tokens.
+    """
+
+    def __init__(
+        self,
+        n_chans,
+        n_times,
+        patch_size,
+        patch_stride,
+        embed_num,
+        embed_dim,
+        depth,
+        num_heads,
+        mlp_ratio,
+        drop_prob,
+        attn_drop_rate,
+        drop_path_rate,
+        init_std,
+        qkv_bias,
+        patch_module,
+        norm_layer,
+        layer_norm_eps,
+    ):
+        super().__init__()
+        self.n_chans = int(n_chans)
+        self.embed_num = int(embed_num)
+        self.embed_dim = int(embed_dim)
+        self.init_std = float(init_std)
+        make_norm = norm_layer or (lambda d: nn.LayerNorm(d, eps=layer_norm_eps))
+        self.summary_token = nn.Parameter(torch.zeros(1, embed_num, embed_dim))
+        self.patch_embed = (patch_module or _PatchEmbed)(
+            n_times=n_times, patch_size=patch_size, patch_stride=patch_stride, embed_dim=embed_dim
+        )
+        self.chan_embed = nn.Embedding(max(_N_VOCAB, self.n_chans), embed_dim)
+        drop_path = torch.linspace(0, drop_path_rate, depth).tolist() if depth else []
+        self.blocks = nn.ModuleList(
+            TransformerBlock(
+                embed_dim,
+                num_heads,
+                int(embed_dim * mlp_ratio),
+                qkv_bias=bool(qkv_bias),
+                drop=drop_prob,
+                attn_drop=attn_drop_rate,
+                mlp_hidden_drop=drop_prob,
+                drop_path=dp,
+                norm_eps=layer_norm_eps,
+                norm_layer=norm_layer,
+            )
+            for dp in drop_path
+        )
+        self.norm = make_norm(embed_dim)
+        # Eval/inference only: the last block computes its residual updates for
+        # the summary rows alone (the only rows read after it).
+        self.summary_only_last_block = True
+        self._init_weights()
+
+    @property
+    def n_patches(self) -> int:
+        return self.patch_embed.n_patches
+
+    @torch.no_grad()
+    def _init_weights(self):
+        std = self.init_std
+        nn.init.trunc_normal_(self.summary_token, std=std, a=-2.0, b=2.0)
+        for module in self.modules():
+            if isinstance(module, (nn.Linear, nn.Conv2d)):
+                nn.init.trunc_normal_(module.weight, std=std, a=-2.0, b=2.0)
+                if module.bias is not None:
+                    nn.init.zeros_(module.bias)
+            elif isinstance(module, nn.LayerNorm):
+                if module.weight is not None:
+                    nn.init.ones_(module.weight)
+                if module.bias is not None:
+                    nn.init.zeros_(module.bias)
+            elif isinstance(module, nn.Embedding):
+                nn.init.normal_(module.weight, mean=0.0, std=0.02)
+        for i, block in enumerate(self.blocks, start=1):
+            block.attn.proj.weight.div_(math.sqrt(2.0 * i))
+            block.mlp.fc2.weight.div_(math.sqrt(2.0 * i))
+
+    def forward(self, x: torch.Tensor, chans_id: torch.Tensor) -> torch.Tensor:
+        B, C, _ = x.shape
+        if C != self.n_chans:
+            raise ValueError(
+                f"The encoder expects {self.n_chans} channels, got {C}; build the model "
+                "with the input's n_chans / chs_info."
+            )
+        tokens = self.patch_embed(x)  # (B, N, C, D)
+        N, D, E = tokens.shape[1], self.embed_dim, self.embed_num
+        tokens = tokens + self.chan_embed(chans_id.reshape(-1)).to(tokens.dtype)
+        summary = self.summary_token.to(tokens.dtype).expand(B * N, E, D)
+        seq = torch.cat((tokens.reshape(B * N, C, D), summary), dim=1)  # (B*N, C+E, D)
+        depth = len(self.blocks)
+        fast_last = self.summary_only_last_block and not self.training and depth > 0
+        for i, block in enumerate(self.blocks):
+            if fast_last and i == depth - 1:
+                seq = _summary_rows_of_block(block, seq, E)
+            else:
+                seq = block(seq)
+        summary = seq[:, -E:]
+        return self.norm(summary).reshape(B, N, E, D)
+
+
+def _summary_rows_of_block(block: TransformerBlock, x: torch.Tensor, n_rows: int) -> torch.Tensor:
+    """Last ``n_rows`` tokens of ``block(x)``, computing only what they need.
+
+    Keys and values come from every token; queries, the output projection,
+    the residuals and the MLP only for the last ``n_rows`` tokens. Same
+    result as ``block(x)[:, -n_rows:]`` (eval mode: no dropout, no drop path).
+    """
+    attn = block.attn
+    Bp, T, _ = x.shape
+    H, hd = attn.num_heads, attn.head_dim
+    qkv = attn._qkv(block.norm1(x)).reshape(Bp, T, 3, H, hd)
+    q = qkv[:, -n_rows:, 0].transpose(1, 2)  # (B', H, E, hd)
+    k = qkv[:, :, 1].transpose(1, 2)  # (B', H, T, hd)
+    v = qkv[:, :, 2].transpose(1, 2)
+    out = F.scaled_dot_product_attention(q, k, v)
+    out = out.transpose(1, 2).reshape(Bp, n_rows, H * hd)
+    rows = x[:, -n_rows:] + attn.proj_drop(attn.proj(out))
+    return rows + block.mlp(block.norm2(rows))
+
+
+# --------------------------------------------------------------------------- model
+
+
+def _names_of(chs_info) -> list[str]:
+    names = []
+    for i, ch in enumerate(chs_info):
+        if isinstance(ch, str):
+            names.append(ch)
+        elif isinstance(ch, Mapping) and "ch_name" in ch:
+            names.append(str(ch["ch_name"]))
+        else:
+            raise TypeError(
+                f"chs_info[{i}] must be a dict with a 'ch_name' entry (mne.Info['chs'] "
+                f"items) or a channel name, got {type(ch).__name__}."
+            )
+    return names
+
+
+class EEGPT(HubMixin, nn.Module):
+    """EEGPT encoder with an optional channel projection and linear-probe head.
+
+    Every channel's signal is cut into time patches of ``patch_size`` samples;
+    each (patch, channel) becomes a token ``Embed(patch) + chan_embed[id]``
+    where the channel embedding row is chosen by the channel's **name** in
+    EEGPT's 62-name vocabulary. For every time patch separately, its channel
+    tokens plus ``embed_num`` learned summary tokens go through ``depth``
+    pre-norm transformer blocks (attention across channels only, never across
+    time); the layer-normalised summary tokens ``z`` are the output.
+
+    Parameters
+    ----------
+    n_outputs : int | None
+        Number of outputs of the linear-probe head. Required unless
+        ``return_encoder_output=True``.
+    n_chans : int | None
+        Number of input EEG channels (inferred from ``chs_info``).
+    chs_info : list of dict | None
+        Per-channel information, ``mne.Info["chs"]``-like; only
+        ``"ch_name"`` is read (plain name strings are accepted too). With
+        ``chan_proj_type="none"`` the names choose the channel-embedding rows.
+    n_times : int | None
+        Samples per window; required (the patching is fixed at construction).
+    input_window_seconds : float | None
+        Window length in seconds (with ``sfreq``, gives ``n_times``).
+    sfreq : float | None
+        Sampling rate in Hz. Stored, never used: the released weights expect
+        256 Hz inputs in millivolts, average-referenced.
+    patch_size : int
+        Samples per patch (64 = 250 ms at 256 Hz for the released weights).
+    patch_stride : int | None
+        Samples between patch starts. The default 32 gives overlapping
+        patches; the pretraining used non-overlapping patches (``64`` or
+        ``None``), which halves the work. No weight shape depends on it.
+    embed_num : int
+        Number of summary tokens E per patch.
+    embed_dim : int
+        Token width D.
+    depth : int
+        Number of transformer blocks.
+    num_heads : int
+        Attention heads.
+    mlp_ratio : float
+        MLP hidden width as a multiple of ``embed_dim``.
+    drop_prob : float
+        Dropout inside the MLP and after the attention projection.
+    attn_drop_rate : float
+        Dropout on the attention weights.
+    drop_path_rate : float
+        Stochastic depth, increasing linearly from 0 to this over the blocks.
+    init_std : float
+        Standard deviation of the truncated-normal weight initialisation.
+    qkv_bias : bool
+        Bias on the query/key/value projection.
+    patch_module : type | None
+        Patch-embedding class, a subclass of this module's ``_PatchEmbed``
+        (called with ``n_times``, ``patch_size``, ``patch_stride``,
+        ``embed_dim``); default ``_PatchEmbed``.
+    norm_layer : type | None
+        Normalisation class, called as ``norm_layer(embed_dim)``; default
+        :class:`torch.nn.LayerNorm` with ``eps=layer_norm_eps``.
+    layer_norm_eps : float
+        LayerNorm epsilon of the default norm layer.
+    return_encoder_output : bool
+        If True, ``forward`` returns ``z`` and the head is an identity.
+    chan_proj_type : {"conv1d_constraint", "linear", "none"}
+        How input channels reach the encoder. ``"conv1d_constraint"``: a
+        learned 1x1 convolution to ``n_chans_target`` channels with max-norm
+        ``chan_conv_max_norm`` (the original probes' ``chan_conv``);
+        ``"linear"``: an unconstrained linear map; both feed the encoder the
+        19 standard 10-20 channel ids whatever the input names.
+        ``"none"``: channels go in as they are, with ids looked up by name
+        (this is how the released ``braindecode/eegpt-pretrained`` is used).
+    n_chans_target : int
+        Channels after the projection; must be 19 (the standard 10-20 set of
+        the original probes) when projecting.
+    chan_conv_max_norm : float
+        Max L2 norm of each output channel's weights of the convolutional
+        projection.
+    final_layer : type | None
+        If given, the head is ``Sequential(Flatten(1), final_layer())``
+        (instantiated without arguments) instead of the linear probe.
+
+    Attributes
+    ----------
+    chans_id : torch.Tensor of int64
+        Persistent buffer of channel-embedding rows: shape ``(1, 19)`` when
+        projecting, ``(1, n_chans)`` with ``chs_info`` and no projection,
+        ``(n_chans,)`` (positions) without ``chs_info``.
+    target_encoder : nn.Module
+        The encoder whose weights were released.
+    n_patches : int
+        Patches per window.
+
+    Raises
+    ------
+    ValueError
+        If ``n_chans`` or ``n_times`` cannot be inferred, ``n_times <
+        patch_size``, a channel name is not in the vocabulary (the message
+        lists the unknown names and the accepted ones), more than 62 channels
+        go in without projection, ``n_outputs`` is missing for the head, or
+        ``final_layer`` is combined with ``return_encoder_output=True``.
+
+    Notes
+    -----
+    Unlike the reference implementation, an unknown channel name is an error,
+    never replaced by the channel's position (which silently selects an
+    unrelated embedding).
+
+    References
+    ----------
+    .. [1] Wang, G., Liu, W., He, Y., Xu, C., Ma, L. and Li, H. (2024). EEGPT:
+           Pretrained transformer for universal and reliable representation of
+           EEG signals. NeurIPS 37, 39249-39280.
+    """
+
+    _head_prefixes: tuple[str, ...] = ("final_layer.", "chan_proj.")
+    _config_absent_defaults: dict = {"chan_proj_type": "none"}
+    _pretraining_only_prefixes: tuple[str, ...] = _PRETRAINING_PREFIXES
+
+    def __init__(
+        self,
+        n_outputs=None,
+        n_chans=None,
+        chs_info=None,
+        n_times=None,
+        input_window_seconds=None,
+        sfreq=None,
+        patch_size=64,
+        patch_stride=32,
+        embed_num=4,
+        embed_dim=512,
+        depth=8,
+        num_heads=8,
+        mlp_ratio=4.0,
+        drop_prob=0.0,
+        attn_drop_rate=0.0,
+        drop_path_rate=0.0,
+        init_std=0.02,
+        qkv_bias=True,
+        patch_module=None,
+        norm_layer=None,
+        layer_norm_eps=1e-6,
+        return_encoder_output=False,
+        chan_proj_type="conv1d_constraint",
+        n_chans_target=19,
+        chan_conv_max_norm=1.0,
+        final_layer=None,
+    ):
+        super().__init__()
+        params = resolve_signal_params(
+            n_outputs, n_chans, chs_info, n_times, input_window_seconds, sfreq
+        )
+        self.n_outputs = params["n_outputs"]
+        self.n_chans = params["n_chans"]
+        self.chs_info = params["chs_info"]
+        self.n_times = params["n_times"]
+        self.input_window_seconds = params["input_window_seconds"]
+        self.sfreq = params["sfreq"]
+        if self.n_chans is None:
+            raise ValueError("EEGPT needs n_chans (or chs_info) to be given.")
+        if self.n_times is None:
+            raise ValueError(
+                "EEGPT needs n_times (or input_window_seconds and sfreq): the patching "
+                "is fixed at construction."
+            )
+        if chan_proj_type not in _CHAN_PROJ_TYPES:
+            raise ValueError(
+                f"chan_proj_type must be one of {_CHAN_PROJ_TYPES}, got {chan_proj_type!r}."
+            )
+        if patch_module is not None and not (
+            isinstance(patch_module, type) and issubclass(patch_module, _PatchEmbed)
+        ):
+            raise TypeError(
+                "patch_module must be None or a subclass of skeegfm.models.eegpt._PatchEmbed, "
+                f"got {patch_module!r}."
+            )
+        if final_layer is not None and return_encoder_output:
+            raise ValueError(
+                "final_layer and return_encoder_output=True exclude each other: the encoder "
+                "output is returned without any head."
+            )
+        if not return_encoder_output and final_layer is None and self.n_outputs is None:
+            raise ValueError(
+                "EEGPT needs n_outputs for its linear-probe head; pass n_outputs or "
+                "return_encoder_output=True."
+            )
+        self.chan_proj_type = chan_proj_type
+        self.return_encoder_output = bool(return_encoder_output)
+        self.embed_num = int(embed_num)
+        self.embed_dim = int(embed_dim)
+
+        if chan_proj_type == "none":
+            encoder_chans = self.n_chans
+            if encoder_chans > _N_VOCAB:
+                raise ValueError(
+                    f"EEGPT has {_N_VOCAB} channel embeddings but {encoder_chans} channels "
+                    "were given with chan_proj_type='none'; select at most 62 channels of "
+                    "the vocabulary or project them with chan_proj_type='conv1d_constraint'."
+                )
+            if self.chs_info is not None:
+                ids = torch.tensor([eegpt_channel_ids(_names_of(self.chs_info))])
+            else:
+                if encoder_chans != _N_VOCAB:
+                    warnings.warn(
+                        f"No chs_info given: the {encoder_chans} channels take the first "
+                        f"{encoder_chans} channel embeddings ({EEGPT_CHANNELS[0]}...) by "
+                        "position. Pass chs_info so that channels are matched by name.",
+                        UserWarning,
+                        stacklevel=2,
+                    )
+                ids = torch.arange(encoder_chans)
+            self.chan_proj = nn.Identity()
+        else:
+            if n_chans_target != len(STANDARD_19_CHANNELS):
+                raise ValueError(
+                    f"n_chans_target={n_chans_target}: the channel projection feeds EEGPT the "
+                    f"{len(STANDARD_19_CHANNELS)} standard 10-20 channels "
+                    f"{list(STANDARD_19_CHANNELS)}, so n_chans_target must be 19."
+                )
+            encoder_chans = int(n_chans_target)
+            ids = torch.tensor([eegpt_channel_ids(STANDARD_19_CHANNELS)])
+            if chan_proj_type == "conv1d_constraint":
+                self.chan_proj = _ChannelConvProjection(
+                    self.n_chans, encoder_chans, chan_conv_max_norm
+                )
+            else:
+                self.chan_proj = _ChannelLinearProjection(self.n_chans, encoder_chans)
+        self.register_buffer("chans_id", ids.to(torch.int64), persistent=True)
+
+        self.target_encoder = _EEGTransformer(
+            n_chans=encoder_chans,
+            n_times=self.n_times,
+            patch_size=patch_size,
+            patch_stride=patch_stride,
+            embed_num=embed_num,
+            embed_dim=embed_dim,
+            depth=depth,
+            num_heads=num_heads,
+            mlp_ratio=mlp_ratio,
+            drop_prob=drop_prob,
+            attn_drop_rate=attn_drop_rate,
+            drop_path_rate=drop_path_rate,
+            init_std=init_std,
+            qkv_bias=qkv_bias,
+            patch_module=patch_module,
+            norm_layer=norm_layer,
+            layer_norm_eps=layer_norm_eps,
+        )
+        self.n_patches = self.target_encoder.n_patches
+        if self.return_encoder_output:
+            self.final_layer = nn.Identity()
+        elif final_layer is not None:
+            self.final_layer = nn.Sequential(nn.Flatten(1), final_layer())
+        else:
+            self.final_layer = _LinearConstraintProbe(
+                self.n_patches, self.embed_num, self.embed_dim, int(self.n_outputs)
+            )
+
+    # ------------------------------------------------------------------ API
+
+    def forward(self, x: torch.Tensor, return_features: bool = False):
+        """Encode EEG windows.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (batch, n_chans, n_times)
+            EEG windows in the unit the weights expect (millivolts for the
+            released ones). Inputs slightly longer than ``n_times`` that give
+            the same number of patches are accepted (trailing samples unused).
+        return_features : bool
+            If True, return ``{"features": z.flatten(2), "cls_token": None}``
+            with features of shape ``(batch, n_patches, embed_num * embed_dim)``.
+
+        Returns
+        -------
+        out : torch.Tensor | dict
+            Logits ``(batch, n_outputs)``, or ``z`` of shape ``(batch,
+            n_patches, embed_num, embed_dim)`` when
+            ``return_encoder_output=True``, or the features dict.
+
+        Raises
+        ------
+        ValueError
+            If ``x`` is not 3-D, has a different channel count, or its length
+            gives a different number of patches than the model was built for.
+        """
+        if x.ndim != 3:
+            raise ValueError(
+                f"EEGPT expects x of shape (batch, n_chans, n_times), got {tuple(x.shape)}."
+            )
+        if x.shape[1] != self.n_chans:
+            raise ValueError(
+                f"x has {x.shape[1]} channels but the model was built for n_chans="
+                f"{self.n_chans}."
+            )
+        z = self.target_encoder(self.chan_proj(x), self.chans_id)
+        if return_features:
+            return {"features": z.flatten(2), "cls_token": None}
+        return self.final_layer(z)
+
+    def get_probe_params(self) -> dict:
+        """Geometry needed to build a ``_LinearConstraintProbe`` for this encoder.
+
+        Returns
+        -------
+        params : dict
+            ``{"n_patches": N, "embed_num": E, "embed_dim": D}``.
+        """
+        return {"n_patches": self.n_patches, "embed_num": self.embed_num, "embed_dim": self.embed_dim}
+
+    def reset_head(self, n_outputs: int) -> None:
+        """Replace the head by a fresh two-stage linear probe with ``n_outputs``.
+
+        Like the reference, ``return_encoder_output`` is left as it is (a
+        model built with ``return_encoder_output=True`` keeps returning ``z``).
+
+        Parameters
+        ----------
+        n_outputs : int
+            Number of outputs of the new head.
+        """
+        ref = self.target_encoder.summary_token
+        head = _LinearConstraintProbe(self.n_patches, self.embed_num, self.embed_dim, int(n_outputs))
+        self.final_layer = head.to(device=ref.device, dtype=ref.dtype)
+        self.n_outputs = int(n_outputs)
+        config = getattr(self, "_hub_config", None)
+        if config is not None:
+            config["n_outputs"] = int(n_outputs)
+            config["final_layer"] = None
+
+    # ------------------------------------------------------------ Hub hooks
+
+    @classmethod
+    def _remap_state_dict(cls, state_dict) -> dict:
+        """Drop ``chans_id``: it is recomputed from the channel names, and a
+        stored one of another montage must not overwrite it."""
+        return {k: v for k, v in state_dict.items() if k != "chans_id"}
+
+
+# --------------------------------------------------------------------------- checkpoints
+
+
+def _load_checkpoint(path_or_dict):
+    if isinstance(path_or_dict, Mapping):
+        return path_or_dict
+    try:
+        return torch.load(path_or_dict, map_location="cpu", weights_only=True)
+    except Exception as err:  # noqa: BLE001 - Lightning pickles more than tensors
+        warnings.warn(
+            f"Loading {path_or_dict!s} with weights_only=True failed ({type(err).__name__}); "
+            "retrying with weights_only=False, which runs the file's pickled code: only do "
+            "this with checkpoints you trust.",
+            UserWarning,
+            stacklevel=3,
+        )
+        return torch.load(path_or_dict, map_location="cpu", weights_only=False)
+
+
+def _inner_state_dict(ckpt: Mapping) -> Mapping:
+    inner = ckpt.get("state_dict") if isinstance(ckpt, Mapping) else None
+    return inner if isinstance(inner, Mapping) else ckpt
+
+
+def _looks_like_original(state_dict) -> bool:
+    """True for the authors' layout: a Lightning checkpoint (or its
+    ``state_dict``) with ``target_encoder.*`` keys and no ``chans_id``, or
+    with the pretraining modules / original probe names alongside."""
+    if not isinstance(state_dict, Mapping):
+        return False
+    sd = _inner_state_dict(state_dict)
+    keys = [k for k in sd if isinstance(k, str)]
+    if not any(k.startswith("target_encoder.") for k in keys):
+        return False
+    extras = _PRETRAINING_PREFIXES + tuple(k.split(".")[0] + "." for k in _ORIGINAL_PROBE_NAMES)
+    return "chans_id" not in sd or any(k.startswith(extras) for k in keys)
+
+
+def convert_eegpt_checkpoint(path_or_dict) -> dict:
+    """Convert the authors' EEGPT checkpoint to this module's key names.
+
+    Keeps ``target_encoder.*`` unchanged (the released encoder), renames the
+    original linear-probe modules when present (``chan_conv`` ->
+    ``chan_proj.proj``, ``linear_probe1/2`` -> ``final_layer.probe1/2``,
+    weights to ``...parametrizations.weight.original``), and drops the
+    pretraining-only ``encoder.*``, ``predictor.*`` and ``reconstructor.*``.
+    ``chans_id`` is not produced: it is computed from the channel names.
+
+    Parameters
+    ----------
+    path_or_dict : str | os.PathLike | dict
+        Path of ``eegpt_mcae_58chs_4s_large4E.ckpt`` (or a probe checkpoint),
+        a loaded Lightning checkpoint (a dict with ``"state_dict"``), or a
+        state_dict.
+
+    Returns
+    -------
+    state_dict : dict of str to torch.Tensor
+        Weights in :class:`EEGPT`'s key names.
+
+    Raises
+    ------
+    ValueError
+        If the checkpoint holds no ``target_encoder.*`` key.
+
+    Warns
+    -----
+    UserWarning
+        When keys other than the pretraining modules are dropped (listed), or
+        when a file has to be loaded with ``weights_only=False``.
+    """
+    sd = _inner_state_dict(_load_checkpoint(path_or_dict))
+    out, dropped = {}, []
+    for key, value in sd.items():
+        if key.startswith("target_encoder."):
+            out[key] = value
+        elif key in _ORIGINAL_PROBE_NAMES:
+            out[_ORIGINAL_PROBE_NAMES[key]] = value
+        elif key.startswith(("chan_proj.", "final_layer.")):
+            out[key] = value
+        elif not key.startswith(_PRETRAINING_PREFIXES) and key != "chans_id":
+            dropped.append(key)
+    if not any(k.startswith("target_encoder.") for k in out):
+        raise ValueError(
+            "No 'target_encoder.*' key in this checkpoint: it is not an EEGPT checkpoint "
+            f"(first keys: {list(sd)[:5]})."
+        )
+    if dropped:
+        warnings.warn(
+            f"convert_eegpt_checkpoint dropped {len(dropped)} key(s) it does not know: "
+            f"{dropped[:20]}",
+            UserWarning,
+            stacklevel=2,
+        )
+    return out
