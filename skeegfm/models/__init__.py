@@ -1,3 +1,5 @@
 """PyTorch encoders: EEG-DINO, EEGPT and CodeBrain (no scikit-learn or MNE here)."""
 
-__all__: list[str] = []
+from .eegpt import EEGPT, convert_eegpt_checkpoint
+
+__all__: list[str] = ["EEGPT", "convert_eegpt_checkpoint"]
