@@ -1,5 +1,7 @@
 """PyTorch encoders: EEG-DINO, EEGPT and CodeBrain (no scikit-learn or MNE here)."""
 
+from .eegdino import EEGDINO, EEGDINO_CONFIGS, convert_eegdino_checkpoint
 from .eegpt import EEGPT, convert_eegpt_checkpoint
 
 __all__: list[str] = ["EEGPT", "convert_eegpt_checkpoint"]
+__all__ += ["EEGDINO", "EEGDINO_CONFIGS", "convert_eegdino_checkpoint"]
