@@ -1,0 +1,6 @@
+"""``python -m skeegfm``: the same as the ``skeegfm`` command."""
+
+from .cli import main
+
+if __name__ == "__main__":
+    raise SystemExit(main())

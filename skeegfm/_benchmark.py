@@ -1,0 +1,720 @@
+"""The main job: cross-validated linear probes of the encoders on real EEG.
+
+``skeegfm benchmark`` runs :func:`run_benchmark`: every chosen encoder embeds
+all epochs once (the encoder is frozen, so embedding inside each fold would
+give the same numbers, only slower), then a ``StandardScaler`` +
+``LogisticRegression`` probe is cross-validated on the embeddings with
+``GroupKFold`` over subjects. A classical log-band-power baseline is scored in
+the same folds. Results go to ``results.csv``, ``results.json`` and
+``results.png``.
+
+Weights come from the Hugging Face Hub by default. When a checkpoint is
+neither in the local Hub cache nor downloadable, the row runs with a randomly
+initialised encoder and says so (``weights = "random"``) - it is never shown
+as pretrained.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ._registry import get_record
+
+__all__ = [
+    "DEFAULT_MODELS",
+    "WeightsSpec",
+    "format_table",
+    "hub_reachable",
+    "load_benchmark_data",
+    "resolve_weights",
+    "run_benchmark",
+]
+
+#: Encoders of the default benchmark (record names of :func:`skeegfm.list_models`).
+DEFAULT_MODELS = ("eegdino-small", "eegpt", "codebrain")
+
+_DISPLAY_NAMES = {
+    "eegdino-small": "EEG-DINO-Small",
+    "eegdino-medium": "EEG-DINO-Medium",
+    "eegpt": "EEGPT",
+    "codebrain": "CodeBrain",
+}
+_EMBEDDER_CLASSES = {
+    "EEGDINO": "EEGDINOEmbedder",
+    "EEGPT": "EEGPTEmbedder",
+    "CodeBrain": "CodeBrainEmbedder",
+}
+BASELINE_NAME = "Log band power (baseline)"
+_WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
+
+
+def _say(message, stream=None):
+    """Print one line to stderr (progress and notices; stdout holds the table)."""
+    print(message, file=stream or sys.stderr, flush=True)
+
+
+# --------------------------------------------------------------------------- weights
+
+
+@dataclass
+class WeightsSpec:
+    """Where one encoder's weights come from.
+
+    Attributes
+    ----------
+    model : str
+        Record name, e.g. ``"eegpt"``.
+    checkpoint : str | None
+        What the embedder loads: a local directory/file, or ``None`` for a
+        randomly initialised encoder.
+    kind : str
+        ``"pretrained"`` (released Hub weights), ``"local"`` (a user path) or
+        ``"random"``.
+    label : str
+        What the results table shows: ``"<hub id>@<revision>"``, the path, or
+        ``"random"``.
+    note : str | None
+        One-line explanation when the released weights could not be used.
+    """
+
+    model: str
+    checkpoint: str | None
+    kind: str
+    label: str
+    note: str | None = None
+
+
+def hub_reachable(timeout=3.0):
+    """Whether the Hugging Face Hub answers within ``timeout`` seconds.
+
+    Returns ``False`` at once when ``HF_HUB_OFFLINE`` is set. Otherwise sends
+    one HEAD request to the Hub endpoint (proxies from the environment are
+    honoured); any HTTP answer counts as reachable. This avoids
+    huggingface_hub's own retries, which take tens of seconds without a
+    network.
+
+    Parameters
+    ----------
+    timeout : float
+        Seconds to wait for an answer.
+
+    Returns
+    -------
+    reachable : bool
+    """
+    from huggingface_hub import constants
+
+    if constants.HF_HUB_OFFLINE or os.environ.get("HF_HUB_OFFLINE", "").lower() in (
+        "1",
+        "true",
+        "yes",
+        "on",
+    ):
+        return False
+    request = urllib.request.Request(constants.ENDPOINT, method="HEAD")
+    try:
+        urllib.request.urlopen(request, timeout=timeout).close()
+    except urllib.error.HTTPError:
+        return True  # the server answered
+    except (urllib.error.URLError, OSError, ValueError):
+        return False
+    return True
+
+
+def _cached_snapshot(repo_id, revision=None):
+    """Local snapshot directory of ``repo_id`` holding a config and weights, or None."""
+    from huggingface_hub import try_to_load_from_cache
+
+    config = try_to_load_from_cache(repo_id, "config.json", revision=revision)
+    if not isinstance(config, str):
+        return None
+    snapshot = Path(config).parent
+    if any((snapshot / name).exists() for name in _WEIGHT_FILES):
+        return snapshot
+    return None
+
+
+def _download_snapshot(repo_id, revision=None):
+    """Download config and weights of ``repo_id``; return the snapshot directory."""
+    from huggingface_hub import hf_hub_download
+    from huggingface_hub.errors import EntryNotFoundError
+
+    config = hf_hub_download(repo_id, "config.json", revision=revision, etag_timeout=5)
+    for name in _WEIGHT_FILES:
+        try:
+            hf_hub_download(repo_id, name, revision=revision, etag_timeout=5)
+        except EntryNotFoundError:
+            continue
+        return Path(config).parent
+    raise FileNotFoundError(f"{repo_id} has neither {' nor '.join(_WEIGHT_FILES)}.")
+
+
+def _random_spec(name, note=None):
+    return WeightsSpec(model=name, checkpoint=None, kind="random", label="random", note=note)
+
+
+def resolve_weights(models, weights="pretrained", checkpoints=None, *, probe_timeout=3.0):
+    """Decide where each encoder's weights come from, without long waits.
+
+    Parameters
+    ----------
+    models : list of str
+        Record names or aliases (``"eegdino"`` means ``"eegdino-small"``).
+    weights : {"pretrained", "random"}
+        Default for every model without an entry in ``checkpoints``.
+    checkpoints : dict | None
+        ``{model: path or Hub id}`` overrides, per model.
+    probe_timeout : float
+        Seconds to wait for the Hub before declaring it unreachable.
+
+    Returns
+    -------
+    specs : dict of str to WeightsSpec
+        Keyed by record name, in the order of ``models``. A pretrained model
+        whose weights are neither cached nor downloadable gets a random spec
+        with a one-line ``note`` saying why.
+
+    Raises
+    ------
+    ValueError
+        If ``weights`` is not "pretrained"/"random", if a model name is
+        unknown, or if a ``checkpoints`` entry names no existing path and is
+        not a Hub id (``"owner/name"``).
+    """
+    if weights not in ("pretrained", "random"):
+        raise ValueError(f"weights must be 'pretrained' or 'random'; got {weights!r}.")
+    names = [_record_name(m) for m in models]
+    overrides = {_record_name(k): str(v) for k, v in (checkpoints or {}).items()}
+    extra = sorted(set(overrides) - set(names))
+    if extra:
+        raise ValueError(
+            f"--checkpoint given for {extra}, which are not among the models run ({names})."
+        )
+    reachable = None  # probed once, lazily
+    specs = {}
+    for name in names:
+        record = get_record(name)
+        repo_id, revision = None, None
+        if name in overrides:
+            target = overrides[name]
+            if target == "random":
+                specs[name] = _random_spec(name)
+                continue
+            path = Path(target).expanduser()
+            if path.exists():
+                specs[name] = WeightsSpec(name, str(path.resolve()), "local", str(path.resolve()))
+                continue
+            if target.count("/") != 1 or target.startswith((".", "/", "~")):
+                raise ValueError(
+                    f"Checkpoint for {name!r}: {target!r} is neither an existing file or "
+                    "directory nor a Hub id 'owner/name[@revision]'."
+                )
+            repo_id, _, revision = target.partition("@")
+            revision = revision or None
+        elif weights == "random":
+            specs[name] = _random_spec(name)
+            continue
+        else:
+            repo_id = record.hub_id
+        snapshot = _cached_snapshot(repo_id, revision)
+        if snapshot is None:
+            if reachable is None:
+                reachable = hub_reachable(probe_timeout)
+            if not reachable:
+                specs[name] = _random_spec(
+                    name,
+                    f"{name}: weights {repo_id} are not in the local Hub cache and the Hub is "
+                    "unreachable (offline): running with RANDOM initialisation, marked 'random'.",
+                )
+                continue
+            try:
+                snapshot = _download_snapshot(repo_id, revision)
+            except Exception as exc:  # noqa: BLE001 - any download failure -> random, said once
+                first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+                specs[name] = _random_spec(
+                    name,
+                    f"{name}: could not download {repo_id} ({type(exc).__name__}: {first[:120]}): "
+                    "running with RANDOM initialisation, marked 'random'.",
+                )
+                continue
+        specs[name] = WeightsSpec(
+            name, str(snapshot), "pretrained", f"{repo_id}@{snapshot.name[:12]}"
+        )
+    return specs
+
+
+def _record_name(name):
+    """Canonical record name of ``name`` (``"eegdino"`` -> ``"eegdino-small"``)."""
+    try:
+        return get_record(str(name).strip().lower()).name
+    except KeyError as exc:
+        raise ValueError(str(exc.args[0])) from None
+
+
+# --------------------------------------------------------------------------- data
+
+
+@dataclass
+class BenchmarkData:
+    """Epochs, labels and groups of a benchmark run."""
+
+    epochs: object
+    y: np.ndarray
+    groups: np.ndarray | None
+    description: str
+    label_source: str
+    group_source: str | None
+    classes: list = field(default_factory=list)
+
+
+def load_benchmark_data(data=None, label_column=None, group_column=None):
+    """Load the epochs, labels and groups the benchmark scores.
+
+    Parameters
+    ----------
+    data : str | path-like | mne.Epochs | None
+        An MNE Epochs file (``*-epo.fif``) or Epochs object; ``None`` loads
+        the bundled EEGMAT subset (:func:`skeegfm.datasets.load_eegmat`).
+    label_column : str | None
+        Metadata column holding the labels. ``None`` takes the labels from
+        the events (their names in ``event_id``).
+    group_column : str | None
+        Metadata column holding the subject of each epoch. ``None`` uses
+        ``"subject"`` when the metadata has it; without groups the folds are
+        stratified over epochs, which mixes subjects (a warning says so).
+
+    Returns
+    -------
+    data : BenchmarkData
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``data`` names no file.
+    ValueError
+        If the file is not an Epochs file, a column is missing, or there are
+        fewer than two classes.
+    """
+    import mne
+
+    if data is None:
+        from .datasets import load_eegmat
+
+        epochs = load_eegmat(verbose="error")
+        description = "bundled EEGMAT subset (PhysioNet, ODC-By 1.0)"
+    elif isinstance(data, mne.BaseEpochs):
+        epochs, description = data, "Epochs object"
+    else:
+        path = Path(data).expanduser()
+        if not path.exists():
+            raise FileNotFoundError(f"--data: no such file: {path}")
+        try:
+            epochs = mne.read_epochs(path, preload=True, verbose="error")
+        except Exception as exc:  # noqa: BLE001 - report what MNE said
+            raise ValueError(
+                f"--data: {path} could not be read as MNE Epochs ({type(exc).__name__}: {exc}). "
+                "Save your epochs with epochs.save('name-epo.fif')."
+            ) from exc
+        description = str(path)
+    metadata = epochs.metadata
+    if label_column is not None:
+        if metadata is None or label_column not in metadata.columns:
+            raise ValueError(
+                f"Label column {label_column!r} not in the epochs' metadata "
+                f"(columns: {[] if metadata is None else list(metadata.columns)})."
+            )
+        y = metadata[label_column].to_numpy()
+        label_source = f"metadata column {label_column!r}"
+    else:
+        names = {code: name for name, code in epochs.event_id.items()}
+        y = np.asarray([names.get(code, str(code)) for code in epochs.events[:, 2]])
+        label_source = "event names"
+    classes = sorted(np.unique(y).tolist(), key=str)
+    if len(classes) < 2:
+        raise ValueError(
+            f"Only one class ({classes}) found from the {label_source}; a probe needs two or "
+            "more. Choose another --label-column."
+        )
+    if group_column is None and metadata is not None and "subject" in metadata.columns:
+        group_column = "subject"
+    if group_column is not None:
+        if metadata is None or group_column not in metadata.columns:
+            raise ValueError(
+                f"Group column {group_column!r} not in the epochs' metadata "
+                f"(columns: {[] if metadata is None else list(metadata.columns)})."
+            )
+        groups = metadata[group_column].to_numpy()
+    else:
+        groups = None
+    return BenchmarkData(
+        epochs=epochs,
+        y=y,
+        groups=groups,
+        description=description,
+        label_source=label_source,
+        group_source=group_column,
+        classes=classes,
+    )
+
+
+def _make_cv(data, n_splits):
+    """GroupKFold over groups (StratifiedKFold over epochs without groups)."""
+    from sklearn.model_selection import GroupKFold, StratifiedKFold
+
+    if data.groups is not None:
+        n_groups = len(np.unique(data.groups))
+        if n_groups < 2:
+            raise ValueError(
+                f"Only {n_groups} group ({data.group_source!r}) found: cross-subject "
+                "cross-validation needs at least two."
+            )
+        n_splits = min(5, n_groups) if n_splits is None else int(n_splits)
+        if not 2 <= n_splits <= n_groups:
+            raise ValueError(f"n_splits must be between 2 and the {n_groups} groups; got {n_splits}.")
+        return GroupKFold(n_splits=n_splits), n_splits
+    _say(
+        "skeegfm: no group column: folds are stratified over epochs, so one subject's epochs "
+        "can be in train and test (optimistic scores). Pass --group-column for cross-subject CV."
+    )
+    n_splits = 5 if n_splits is None else int(n_splits)
+    return StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=0), n_splits
+
+
+# --------------------------------------------------------------------------- scoring
+
+
+def _probe(random_state=0):
+    """The linear probe: StandardScaler + LogisticRegression."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    return make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000, random_state=random_state))
+
+
+def _cross_validate(features, data, cv):
+    """Per-fold test scores of the probe on ``features``."""
+    from sklearn.model_selection import cross_validate
+
+    scoring = {"balanced_accuracy": "balanced_accuracy"}
+    if len(data.classes) == 2:
+        scoring["roc_auc"] = "roc_auc"
+    result = cross_validate(_probe(), features, data.y, groups=data.groups, cv=cv, scoring=scoring)
+    return {metric: result[f"test_{metric}"].tolist() for metric in scoring}
+
+
+def _make_embedder(spec, *, device, batch_size, random_state, verbose, **params):
+    """The embedder of ``spec.model``, loading ``spec.checkpoint`` (None: random).
+
+    ``params`` are further embedder parameters (e.g. ``on_missing``).
+    """
+    from . import embedders
+
+    record = get_record(spec.model)
+    cls = getattr(embedders, _EMBEDDER_CLASSES[record.model])
+    return cls(
+        checkpoint=_embedder_checkpoint(spec),
+        device=device,
+        batch_size=batch_size,
+        random_state=random_state,
+        verbose=verbose,
+        **params,
+    )
+
+
+def _embedder_checkpoint(spec):
+    """The ``checkpoint`` argument of the embedder for ``spec``."""
+    if spec.kind == "random":
+        return f"{spec.model}:random"
+    return spec.checkpoint
+
+
+def _device_of(embedder, device):
+    """The device the embedder ran on, in words."""
+    import torch
+
+    fitted = getattr(embedder, "device_", None)
+    dev = torch.device(str(fitted)) if fitted is not None else None
+    if dev is None:
+        dev = torch.device("cuda" if device in (None, "auto") and torch.cuda.is_available() else (
+            "cpu" if device in (None, "auto") else device
+        ))
+    if dev.type == "cuda":
+        return f"cuda ({torch.cuda.get_device_name(dev)})"
+    return f"cpu ({torch.get_num_threads()} threads)"
+
+
+def _summary(scores):
+    arr = np.asarray(scores, dtype=float)
+    return float(arr.mean()), float(arr.std())
+
+
+def run_benchmark(
+    models=DEFAULT_MODELS,
+    *,
+    weights="pretrained",
+    checkpoints=None,
+    data=None,
+    label_column=None,
+    group_column=None,
+    n_splits=None,
+    output_dir="skeegfm-benchmark",
+    device="auto",
+    batch_size=32,
+    random_state=0,
+    progress=True,
+    probe_timeout=3.0,
+):
+    """Cross-validate linear probes of frozen encoders and a classical baseline.
+
+    Each encoder embeds every epoch once; a ``StandardScaler`` +
+    ``LogisticRegression`` probe is then cross-validated on the embeddings
+    with ``GroupKFold`` over subjects. Log band power (theta, alpha, beta)
+    with the same probe is scored in the same folds.
+
+    Parameters
+    ----------
+    models : sequence of str
+        Record names (see :func:`skeegfm.list_models`); ``"eegdino"`` means
+        ``"eegdino-small"``.
+    weights : {"pretrained", "random"}
+        Released weights (default) or random initialisation for every model
+        without a ``checkpoints`` entry.
+    checkpoints : dict | None
+        ``{model: path, Hub id or "random"}`` overrides per model.
+    data : str | mne.Epochs | None
+        An ``-epo.fif`` file or Epochs; ``None`` is the bundled EEGMAT subset.
+    label_column, group_column : str | None
+        Metadata columns of labels and subjects (see
+        :func:`load_benchmark_data`).
+    n_splits : int | None
+        Folds; ``None`` means ``min(5, n_subjects)``.
+    output_dir : str | path-like
+        Folder for ``results.csv``, ``results.json`` and ``results.png``.
+    device : str
+        Torch device of the encoders (``"auto"``: CUDA when available).
+    batch_size : int
+        Epochs per forward pass.
+    random_state : int
+        Seed of random initialisations and of the probe.
+    progress : bool
+        Show progress bars and notices on stderr.
+    probe_timeout : float
+        Seconds to wait for the Hub before treating it as unreachable.
+
+    Returns
+    -------
+    results : pandas.DataFrame
+        One row per encoder and one for the baseline, with the columns
+        written to ``results.csv``.
+
+    Raises
+    ------
+    ValueError
+        For unknown models, unreadable data or impossible fold counts.
+    """
+    import pandas as pd
+    from tqdm.auto import tqdm
+
+    from ._baseline import LogBandPower
+
+    out_dir = Path(output_dir)
+    specs = resolve_weights(models, weights, checkpoints, probe_timeout=probe_timeout)
+    for spec in specs.values():
+        if spec.note:
+            _say(f"skeegfm: {spec.note}")
+    bench = load_benchmark_data(data, label_column, group_column)
+    cv, n_splits = _make_cv(bench, n_splits)
+    n_epochs = len(bench.y)
+    if progress:
+        _say(
+            f"skeegfm: {n_epochs} epochs, classes {bench.classes} ({bench.label_source}), "
+            f"{type(cv).__name__}(n_splits={n_splits})"
+            + (f" over {bench.group_source!r}" if bench.groups is not None else "")
+            + f", data: {bench.description}"
+        )
+
+    rows, folds = [], {}
+    bar = tqdm(
+        total=len(specs) + 1, desc="benchmark", unit="model", disable=not progress, file=sys.stderr
+    )
+    for name, spec in specs.items():
+        bar.set_postfix_str(name)
+        embedder = _make_embedder(
+            spec, device=device, batch_size=batch_size, random_state=random_state, verbose=progress
+        )
+        embedder.fit(bench.epochs)
+        start = time.perf_counter()
+        embeddings = embedder.transform(bench.epochs)
+        seconds = time.perf_counter() - start
+        scores = _cross_validate(embeddings, bench, cv)
+        folds[name] = scores
+        rows.append(
+            _row(
+                _DISPLAY_NAMES.get(name, name),
+                name,
+                spec,
+                scores,
+                n_features=embeddings.shape[1],
+                seconds=seconds,
+                n_epochs=n_epochs,
+                device=_device_of(embedder, device),
+            )
+        )
+        bar.update(1)
+    bar.set_postfix_str("baseline")
+    start = time.perf_counter()
+    features = LogBandPower().fit_transform(bench.epochs)
+    seconds = time.perf_counter() - start
+    scores = _cross_validate(features, bench, cv)
+    folds["baseline"] = scores
+    rows.append(
+        _row(
+            BASELINE_NAME,
+            "baseline",
+            WeightsSpec("baseline", None, "none", "none (theta/alpha/beta)"),
+            scores,
+            n_features=features.shape[1],
+            seconds=seconds,
+            n_epochs=n_epochs,
+            device="cpu",
+        )
+    )
+    bar.update(1)
+    bar.close()
+
+    results = pd.DataFrame(rows)
+    _write_results(results, folds, bench, cv, n_splits, out_dir)
+    return results
+
+
+def _row(encoder, key, spec, scores, *, n_features, seconds, n_epochs, device):
+    bacc_mean, bacc_std = _summary(scores["balanced_accuracy"])
+    auc_mean, auc_std = _summary(scores["roc_auc"]) if "roc_auc" in scores else (np.nan, np.nan)
+    return {
+        "encoder": encoder,
+        "model": key,
+        "weights": spec.label,
+        "weights_kind": spec.kind,
+        "balanced_accuracy_mean": bacc_mean,
+        "balanced_accuracy_std": bacc_std,
+        "roc_auc_mean": auc_mean,
+        "roc_auc_std": auc_std,
+        "n_features": int(n_features),
+        "embed_seconds": float(seconds),
+        "windows_per_second": float(n_epochs / seconds) if seconds > 0 else np.nan,
+        "device": device,
+        "balanced_accuracy_folds": ";".join(f"{s:.4f}" for s in scores["balanced_accuracy"]),
+    }
+
+
+# --------------------------------------------------------------------------- output
+
+
+def format_table(results):
+    """The results as a Markdown table (what ``skeegfm benchmark`` prints).
+
+    Parameters
+    ----------
+    results : pandas.DataFrame
+        As returned by :func:`run_benchmark`.
+
+    Returns
+    -------
+    table : str
+    """
+    has_auc = results["roc_auc_mean"].notna().any()
+    header = ["encoder", "weights", "balanced accuracy"]
+    header += ["ROC AUC"] if has_auc else []
+    header += ["embed time (s)", "windows/s", "device"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    for row in results.itertuples(index=False):
+        cells = [row.encoder, row.weights, f"{row.balanced_accuracy_mean:.3f} ± {row.balanced_accuracy_std:.3f}"]
+        if has_auc:
+            cells.append(
+                "-" if np.isnan(row.roc_auc_mean) else f"{row.roc_auc_mean:.3f} ± {row.roc_auc_std:.3f}"
+            )
+        cells += [f"{row.embed_seconds:.1f}", f"{row.windows_per_second:.1f}", row.device]
+        lines.append("| " + " | ".join(str(c) for c in cells) + " |")
+    return "\n".join(lines)
+
+
+def _write_results(results, folds, bench, cv, n_splits, out_dir):
+    import mne
+    import sklearn
+    import torch
+
+    from . import __version__
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    results.to_csv(out_dir / "results.csv", index=False)
+    payload = {
+        "skeegfm_version": __version__,
+        "data": bench.description,
+        "n_epochs": int(len(bench.y)),
+        "classes": [str(c) for c in bench.classes],
+        "labels_from": bench.label_source,
+        "groups_from": bench.group_source,
+        "n_groups": None if bench.groups is None else int(len(np.unique(bench.groups))),
+        "cv": f"{type(cv).__name__}(n_splits={n_splits})",
+        "probe": "StandardScaler + LogisticRegression(max_iter=2000), embeddings computed once",
+        "fold_scores": folds,
+        "rows": json.loads(results.to_json(orient="records")),
+        "environment": {
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "torch": torch.__version__,
+            "torch_threads": torch.get_num_threads(),
+            "mne": mne.__version__,
+            "sklearn": sklearn.__version__,
+        },
+    }
+    (out_dir / "results.json").write_text(json.dumps(payload, indent=2, default=str) + "\n")
+    _plot(results, folds, bench, out_dir / "results.png")
+
+
+def _plot(results, folds, bench, path):
+    """Score per encoder: bar = mean, points = folds, dashed line = chance."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(1.6 * len(results) + 2.5, 4.0), layout="constrained")
+    positions = np.arange(len(results))
+    rng = np.random.default_rng(0)
+    for pos, row in zip(positions, results.itertuples(index=False)):
+        scores = np.asarray(folds[row.model]["balanced_accuracy"], dtype=float)
+        color = "0.6" if row.model == "baseline" else ("tab:orange" if row.weights_kind == "random" else "tab:blue")
+        ax.bar(pos, scores.mean(), width=0.6, color=color, alpha=0.5)
+        jitter = rng.uniform(-0.12, 0.12, size=len(scores))
+        ax.plot(pos + jitter, scores, "o", color="k", markersize=4)
+    labels = [
+        f"{row.encoder}\n({'random weights' if row.weights_kind == 'random' else row.weights_kind})"
+        if row.model != "baseline"
+        else row.encoder.replace(" (", "\n(")
+        for row in results.itertuples(index=False)
+    ]
+    ax.set_xticks(positions, labels, fontsize=8)
+    ax.axhline(1.0 / len(bench.classes), linestyle="--", color="k", linewidth=1, label="chance")
+    ax.set_ylim(0, 1)
+    ax.set_ylabel("balanced accuracy (test folds)")
+    ax.set_title(f"Linear probes, {len(bench.y)} epochs, {len(folds[results['model'][0]]['balanced_accuracy'])} folds")
+    ax.legend(loc="lower right")
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def weights_summary(specs):
+    """JSON-able description of resolved weights (for logs and tests)."""
+    return {name: asdict(spec) for name, spec in specs.items()}

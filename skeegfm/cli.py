@@ -1,0 +1,435 @@
+"""The ``skeegfm`` command: ``benchmark``, ``embed`` and ``models``.
+
+``skeegfm benchmark`` cross-validates linear probes of the encoders on the
+bundled EEGMAT recordings (or on an ``-epo.fif`` file), ``skeegfm embed``
+writes frozen-encoder embeddings of recordings MNE can read to ``.npz``
+files, and ``skeegfm models`` lists the released checkpoints and their input
+contracts. ``python -m skeegfm`` is the same command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["main"]
+
+_EMBED_MODELS = ("eegdino", "eegdino-small", "eegdino-medium", "eegpt", "codebrain")
+_CHANNEL_TYPE_WORDS = (("ECG", "ecg"), ("EKG", "ecg"), ("EOG", "eog"), ("EMG", "emg"))
+
+
+class CommandError(Exception):
+    """A user-facing error: printed on one line, exit status 2."""
+
+
+def _positive_float(text):
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+    return value
+
+
+def _positive_int(text):
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {text}")
+    return value
+
+
+def _parse_checkpoints(items):
+    """``["eegpt=/path", ...]`` -> ``{"eegpt": "/path"}``."""
+    out = {}
+    for item in items or ():
+        model, sep, target = item.partition("=")
+        if not sep or not model.strip() or not target.strip():
+            raise CommandError(
+                f"--checkpoint expects MODEL=PATH (e.g. eegpt=./my-eegpt), got {item!r}."
+            )
+        out[model.strip()] = target.strip()
+    return out
+
+
+def _build_parser():
+    parser = argparse.ArgumentParser(
+        prog="skeegfm",
+        description="scikit-learn estimators around EEG foundation models "
+        "(EEG-DINO, EEGPT, CodeBrain).",
+    )
+    from . import __version__
+
+    parser.add_argument("--version", action="version", version=f"skeegfm {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    bench = sub.add_parser(
+        "benchmark",
+        help="cross-validated linear probes of the encoders (default: bundled EEGMAT data)",
+        description="Embed every epoch once with each frozen encoder, cross-validate a "
+        "StandardScaler + LogisticRegression probe with GroupKFold over subjects, and score "
+        "a log-band-power baseline in the same folds. Prints a table and writes "
+        "results.csv, results.json and results.png.",
+    )
+    bench.add_argument(
+        "--models",
+        default="eegdino,eegpt,codebrain",
+        help="comma-separated encoders among eegdino (= eegdino-small), eegdino-medium, eegpt, "
+        "codebrain (default: %(default)s)",
+    )
+    bench.add_argument(
+        "--weights",
+        choices=("pretrained", "random"),
+        default="pretrained",
+        help="released Hub weights (default; random initialisation when neither cached nor "
+        "downloadable, marked 'random') or random initialisation for all models",
+    )
+    bench.add_argument(
+        "--checkpoint",
+        action="append",
+        metavar="MODEL=PATH",
+        help="weights of one model: a local directory/file, a Hub id owner/name[@revision], "
+        "or 'random'; repeat per model",
+    )
+    bench.add_argument("--data", metavar="FILE-epo.fif", help="MNE Epochs file (default: bundled EEGMAT)")
+    bench.add_argument(
+        "--label-column", metavar="COL", help="metadata column of the labels (default: event names)"
+    )
+    bench.add_argument(
+        "--group-column",
+        metavar="COL",
+        help="metadata column of the subjects (default: 'subject' when present)",
+    )
+    bench.add_argument(
+        "--n-splits", type=_positive_int, help="GroupKFold folds (default: min(5, n_subjects))"
+    )
+    bench.add_argument(
+        "--output-dir", default="skeegfm-benchmark", help="results folder (default: %(default)s)"
+    )
+    _add_runtime_args(bench)
+    bench.set_defaults(func=_cmd_benchmark)
+
+    embed = sub.add_parser(
+        "embed",
+        help="embed EEG recordings (EDF, BDF, FIF, BrainVision, EEGLAB, -epo.fif) to .npz",
+        description="Read recordings with MNE, cut them into windows (or use the epochs of "
+        "an -epo.fif file), drop the channels the model cannot use (with a notice), embed "
+        "with a frozen encoder and write an .npz with embeddings (n_windows, n_features), "
+        "onsets_s, ch_names, model, checkpoint and skeegfm_version.",
+    )
+    embed.add_argument("inputs", nargs="+", metavar="INPUT", help="recording(s) MNE can read")
+    embed.add_argument("--model", required=True, choices=_EMBED_MODELS, help="encoder")
+    embed.add_argument(
+        "-o", "--output", metavar="OUT.npz", help="output file (only with a single INPUT)"
+    )
+    embed.add_argument(
+        "--output-dir",
+        default=".",
+        help="folder for <input>_<model>.npz when -o is not given (default: current folder)",
+    )
+    embed.add_argument(
+        "--window",
+        type=_positive_float,
+        default=4.0,
+        help="window length in seconds for continuous recordings (default: %(default)s)",
+    )
+    embed.add_argument(
+        "--stride",
+        type=_positive_float,
+        help="step between window onsets in seconds (default: the window length)",
+    )
+    embed.add_argument(
+        "--weights",
+        choices=("pretrained", "random"),
+        default="pretrained",
+        help="released Hub weights (default; an error when unavailable) or random "
+        "initialisation (recorded as checkpoint 'random' in the file)",
+    )
+    embed.add_argument(
+        "--checkpoint", metavar="PATH", help="local weights (directory or file) or Hub id"
+    )
+    embed.add_argument(
+        "--on-missing",
+        choices=("raise", "interpolate", "zero"),
+        default="raise",
+        help="EEG-DINO/CodeBrain: what to do with missing channels of their 19-channel "
+        "montage (default: %(default)s)",
+    )
+    _add_runtime_args(embed)
+    embed.set_defaults(func=_cmd_embed)
+
+    models = sub.add_parser("models", help="list the released checkpoints and their input contracts")
+    models.set_defaults(func=_cmd_models)
+    return parser
+
+
+def _add_runtime_args(parser):
+    parser.add_argument(
+        "--device", default="auto", help="torch device: auto, cpu, cuda, cuda:1 ... (default: auto)"
+    )
+    parser.add_argument(
+        "--batch-size", type=_positive_int, default=32, help="epochs per forward pass (default: 32)"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+
+
+# --------------------------------------------------------------------------- benchmark
+
+
+def _cmd_benchmark(args):
+    from ._benchmark import format_table, run_benchmark
+
+    models = [m.strip() for m in args.models.split(",") if m.strip()]
+    if not models:
+        raise CommandError("--models is empty; name at least one of eegdino, eegpt, codebrain.")
+    results = run_benchmark(
+        models,
+        weights=args.weights,
+        checkpoints=_parse_checkpoints(args.checkpoint),
+        data=args.data,
+        label_column=args.label_column,
+        group_column=args.group_column,
+        n_splits=args.n_splits,
+        output_dir=args.output_dir,
+        device=args.device,
+        batch_size=args.batch_size,
+        random_state=args.seed,
+        progress=not args.quiet,
+    )
+    print(format_table(results))
+    if (results["weights_kind"] == "random").any():
+        print(
+            "\nRows with weights 'random' use randomly initialised encoders: they measure the "
+            "architecture, not the pretrained model."
+        )
+    out = Path(args.output_dir)
+    print(f"\nWrote {out / 'results.csv'}, {out / 'results.json'} and {out / 'results.png'}.")
+    return 0
+
+
+# --------------------------------------------------------------------------- embed
+
+
+def _read_input(path):
+    """Read ``path`` as Raw or Epochs with MNE (preloaded)."""
+    import mne
+
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise CommandError(f"{path}: no such file.")
+    name = path.name.lower()
+    is_epochs = name.endswith(("-epo.fif", "_epo.fif", "-epo.fif.gz", "_epo.fif.gz"))
+    try:
+        if is_epochs:
+            return mne.read_epochs(path, preload=True, verbose="error")
+        return mne.io.read_raw(path, preload=True, verbose="error")
+    except Exception as exc:  # noqa: BLE001 - turn MNE's error into one line
+        if not is_epochs and name.endswith((".fif", ".fif.gz")):
+            try:
+                return mne.read_epochs(path, preload=True, verbose="error")
+            except Exception:  # noqa: BLE001 - report the first error
+                pass
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise CommandError(
+            f"{path}: MNE cannot read this file ({type(exc).__name__}: {message}). Supported: "
+            "EDF, BDF, FIF, BrainVision, EEGLAB and the other formats of mne.io.read_raw, "
+            "or an -epo.fif Epochs file."
+        ) from exc
+
+
+def _set_types_from_names(inst):
+    """Mark ECG/EKG/EOG/EMG channels that the file typed as EEG (by name)."""
+    types = inst.get_channel_types()
+    mapping = {}
+    for name, kind in zip(inst.ch_names, types):
+        if kind != "eeg":
+            continue
+        upper = name.upper()
+        for word, new_kind in _CHANNEL_TYPE_WORDS:
+            if word in upper:
+                mapping[name] = new_kind
+                break
+    if mapping:
+        inst.set_channel_types(mapping, on_unit_change="ignore", verbose="error")
+    return mapping
+
+
+def _select_channels(inst, record):
+    """Channels of ``inst`` the model can use, and the dropped ones with reasons.
+
+    Returns
+    -------
+    keep : list of str
+    dropped : list of (str, str)
+    """
+    from ._channels import normalize_ch_name
+
+    keep, dropped, seen = [], [], {}
+    bads = set(inst.info["bads"])
+    for name, kind in zip(inst.ch_names, inst.get_channel_types()):
+        if kind != "eeg":
+            dropped.append((name, f"{kind} channel"))
+        elif name in bads:
+            dropped.append((name, "marked bad"))
+        else:
+            canonical = normalize_ch_name(name, record.ch_names)
+            if canonical is None:
+                dropped.append((name, "name not in the model's channel set"))
+            elif canonical in seen:
+                raise CommandError(
+                    f"Channels {seen[canonical]!r} and {name!r} are the same electrode "
+                    f"({canonical}); mark one as bad or drop it."
+                )
+            else:
+                seen[canonical] = name
+                keep.append(name)
+    return keep, dropped
+
+
+def _to_epochs(inst, window, stride, record):
+    """Windows of ``inst`` and their onsets in seconds from the recording start."""
+    import mne
+
+    if isinstance(inst, mne.BaseEpochs):
+        onsets = inst.events[:, 0] / inst.info["sfreq"] + inst.tmin
+        return inst, onsets
+    stride = window if stride is None else stride
+    if stride > window:
+        raise CommandError(f"--stride ({stride} s) larger than --window ({window} s) skips data.")
+    min_window = record.min_n_times / record.sfreq
+    if window < min_window:
+        raise CommandError(
+            f"--window {window} s is shorter than the {record.name} minimum of {min_window:g} s."
+        )
+    if inst.times[-1] + 1 / inst.info["sfreq"] < window:
+        raise CommandError(
+            f"The recording lasts {inst.times[-1]:.2f} s, shorter than one --window of {window} s."
+        )
+    epochs = mne.make_fixed_length_epochs(
+        inst, duration=window, overlap=window - stride, preload=True, verbose="error"
+    )
+    onsets = (epochs.events[:, 0] - inst.first_samp) / inst.info["sfreq"]
+    return epochs, onsets
+
+
+def _output_path(args, path):
+    if args.output is not None:
+        return Path(args.output)
+    name = Path(path).name
+    for suffix in ("-epo.fif.gz", "_epo.fif.gz", "-epo.fif", "_epo.fif", ".gz"):
+        if name.lower().endswith(suffix):
+            name = name[: -len(suffix)]
+            break
+    stem = Path(name).stem if "." in name else name
+    return Path(args.output_dir) / f"{stem}_{args.model}.npz"
+
+
+def _cmd_embed(args):
+    from . import __version__
+    from ._benchmark import _make_embedder, resolve_weights
+    from ._registry import get_record
+
+    if args.output is not None and len(args.inputs) > 1:
+        raise CommandError("-o/--output takes one INPUT; use --output-dir for several.")
+    record = get_record(args.model)
+    checkpoints = {record.name: args.checkpoint} if args.checkpoint else None
+    spec = resolve_weights([record.name], args.weights, checkpoints)[record.name]
+    if spec.note:
+        raise CommandError(
+            spec.note.replace("running with RANDOM initialisation, marked 'random'.", "")
+            + "Pass --checkpoint PATH, or --weights random for a randomly initialised encoder."
+        )
+    embedder = None
+    for path in args.inputs:
+        inst = _read_input(path)
+        _set_types_from_names(inst)
+        keep, dropped = _select_channels(inst, record)
+        if dropped:
+            listed = ", ".join(f"{name!r} ({why})" for name, why in dropped)
+            print(
+                f"skeegfm: {Path(path).name}: dropped {len(dropped)} channel(s) {record.name} "
+                f"cannot use: {listed}",
+                file=sys.stderr,
+            )
+        if not keep:
+            raise CommandError(
+                f"{path}: none of the channels {inst.ch_names} is an EEG channel "
+                f"{record.name} knows (accepted names: {list(record.ch_names)}; an 'EEG ' "
+                "prefix, reference suffixes and the old names T3/T4/T5/T6 are understood)."
+            )
+        inst = inst.copy().pick(keep)
+        epochs, onsets = _to_epochs(inst, args.window, args.stride, record)
+        if embedder is None:
+            embedder = _make_embedder(
+                spec,
+                device=args.device,
+                batch_size=args.batch_size,
+                random_state=args.seed,
+                verbose=not args.quiet,
+                on_missing=args.on_missing,
+            )
+        try:
+            embeddings = embedder.fit(epochs).transform(epochs)
+        except ValueError as exc:
+            raise CommandError(f"{path}: {exc}") from exc
+        out = _output_path(args, path)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(
+            out,
+            embeddings=np.asarray(embeddings, dtype=np.float32),
+            onsets_s=np.asarray(onsets, dtype=np.float64),
+            ch_names=np.asarray(keep, dtype=str),
+            dropped_ch_names=np.asarray([name for name, _ in dropped], dtype=str),
+            model=np.asarray(record.name),
+            checkpoint=np.asarray(spec.label),
+            skeegfm_version=np.asarray(__version__),
+        )
+        print(f"{out}: {embeddings.shape[0]} windows x {embeddings.shape[1]} features")
+    return 0
+
+
+# --------------------------------------------------------------------------- models
+
+
+def _cmd_models(args):
+    from ._registry import list_models
+
+    header = ("name", "Hub id", "sfreq (Hz)", "unit", "reference", "channels", "emb. dim")
+    print("| " + " | ".join(header) + " |")
+    print("|" + "|".join("---" for _ in header) + "|")
+    for r in list_models():
+        cells = (
+            r.name,
+            r.hub_id,
+            f"{r.sfreq:g}",
+            r.unit,
+            r.reference,
+            f"{len(r.ch_names)} ({r.channel_matching})",
+            str(r.emb_dim),
+        )
+        print("| " + " | ".join(cells) + " |")
+    return 0
+
+
+def main(argv=None):
+    """Run the ``skeegfm`` command.
+
+    Parameters
+    ----------
+    argv : list of str | None
+        Arguments without the program name; ``None`` reads ``sys.argv``.
+
+    Returns
+    -------
+    status : int
+        0 on success, 2 for a usage or input error (printed on one line).
+    """
+    parser = _build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except (CommandError, ValueError, FileNotFoundError) as exc:
+        print(f"skeegfm {args.command}: error: {exc}", file=sys.stderr)
+        return 2
