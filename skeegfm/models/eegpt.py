@@ -248,7 +248,9 @@ class _EEGTransformer(nn.Module):
             n_times=n_times, patch_size=patch_size, patch_stride=patch_stride, embed_dim=embed_dim
         )
         self.chan_embed = nn.Embedding(max(_N_VOCAB, self.n_chans), embed_dim)
-        drop_path = torch.linspace(0, drop_path_rate, depth).tolist() if depth else []
+        # Stochastic depth rising linearly over the blocks (python floats, so the
+        # model can be built on the meta device).
+        drop_path = [drop_path_rate * i / max(depth - 1, 1) for i in range(depth)]
         self.blocks = nn.ModuleList(
             TransformerBlock(
                 embed_dim,
@@ -565,7 +567,7 @@ class EEGPT(HubMixin, nn.Module):
                         f"{encoder_chans} channel embeddings ({EEGPT_CHANNELS[0]}...) by "
                         "position. Pass chs_info so that channels are matched by name.",
                         UserWarning,
-                        stacklevel=2,
+                        stacklevel=3,  # the caller of EEGPT(...), past HubMixin's wrapper
                     )
                 ids = torch.arange(encoder_chans)
             self.chan_proj = nn.Identity()

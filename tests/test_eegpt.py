@@ -1,0 +1,407 @@
+"""EEGPT: parity with the golden fixtures, released key layout, channel lookup
+by name, patching rules, head and checkpoint conversion."""
+
+import argparse
+import math
+import warnings
+
+import pytest
+import torch
+from _weights import FIXTURES, fill_state_dict, load_case, load_manifest
+
+from skeegfm._channels import EEGPT_CHANNELS, STANDARD_19_CHANNELS
+from skeegfm.models import EEGPT, convert_eegpt_checkpoint
+from skeegfm.models._fast import autocast_context, optimize_for_inference
+from skeegfm.models.eegpt import _looks_like_original
+
+MANIFEST = load_manifest()
+CASES = sorted(c for c, spec in MANIFEST.items() if spec["model"] == "EEGPT")
+TOL = dict(rtol=1e-4, atol=1e-4)
+TINY = dict(embed_dim=32, depth=2, num_heads=4, embed_num=2)
+
+
+def _kwargs(case, **extra):
+    kwargs = dict(MANIFEST[case]["kwargs"])
+    kwargs["chs_info"] = [{"ch_name": n} for n in kwargs.pop("ch_names")]
+    kwargs.update(extra)
+    return kwargs
+
+
+def _build(kwargs, meta=False):
+    if not meta:
+        return EEGPT(**kwargs)
+    with torch.device("meta"):  # no initialisation work: weights are assigned
+        return EEGPT(**kwargs)
+
+
+@pytest.fixture(scope="module", params=CASES)
+def case(request):
+    """Model of a fixture case with the fill-rule weights, and the case tensors."""
+    name = request.param
+    data = load_case(name)
+    buffers = {k[len("buffer.") :]: v for k, v in data.items() if k.startswith("buffer.")}
+    model = _build(_kwargs(name), meta=True).eval()
+    state = fill_state_dict(model, buffers)
+    model.load_state_dict(state, strict=True, assign=True)
+    return name, model, state, data, buffers
+
+
+def test_fixture_state_dict_layout(case):
+    name, model, _, _, buffers = case
+    expected = [entry[:2] for entry in MANIFEST[name]["state_dict"]]
+    got = [[k, list(v.shape)] for k, v in model.state_dict().items()]
+    assert got == expected
+    # chans_id computed from the names equals the reference's buffer (chans_id
+    # does not depend on the width, so a narrow model shows it cheaply).
+    narrow = EEGPT(**_kwargs(name, embed_dim=8, num_heads=2, depth=1))
+    assert torch.equal(narrow.chans_id, buffers["chans_id"])
+
+
+def test_fixture_parity(case):
+    """Logits, encoder output (the head's input) and features of the fixture,
+    through the summary-only last block (eval default) and the full block."""
+    _, model, _, data, _ = case
+    x = data["input"]
+    x_before = x.clone()
+    seen = {}
+    hook = model.final_layer.register_forward_hook(lambda m, args, out: seen.update(z=args[0]))
+    try:
+        with torch.inference_mode():
+            logits = model(x)
+    finally:
+        hook.remove()
+    torch.testing.assert_close(logits, data["logits"], **TOL)
+    torch.testing.assert_close(seen["z"], data["encoder_output"], **TOL)
+    torch.testing.assert_close(seen["z"].flatten(2), data["features.features"], **TOL)
+
+    model.target_encoder.summary_only_last_block = False
+    try:
+        with torch.inference_mode():
+            features = model(x, return_features=True)
+    finally:
+        model.target_encoder.summary_only_last_block = True
+    torch.testing.assert_close(features["features"], data["features.features"], **TOL)
+    torch.testing.assert_close(features["features"], seen["z"].flatten(2), rtol=1e-5, atol=1e-5)
+    assert features["cls_token"] is None
+    assert torch.equal(x, x_before)  # the caller's data is not modified
+
+
+def test_fixture_encoder_output_model():
+    """``return_encoder_output=True`` built as the reference built it (tiny case)."""
+    name = "eegpt_tiny_linear_8x512"
+    data = load_case(name)
+    buffers = {k[len("buffer.") :]: v for k, v in data.items() if k.startswith("buffer.")}
+    encoder = EEGPT(**_kwargs(name, return_encoder_output=True)).eval()
+    assert not any(k.startswith("final_layer.") for k in encoder.state_dict())
+    encoder.load_state_dict(fill_state_dict(encoder, buffers), strict=True)
+    with torch.inference_mode():
+        torch.testing.assert_close(encoder(data["input"]), data["encoder_output"], **TOL)
+        features = encoder(data["input"], return_features=True)["features"]
+    torch.testing.assert_close(features, data["features.features"], **TOL)
+
+
+@pytest.mark.parametrize("name", ["eegpt_tiny_linear_8x512", "eegpt_noproj_19x1024"])
+def test_optimized_copy_matches(name):
+    data = load_case(name)
+    buffers = {k[len("buffer.") :]: v for k, v in data.items() if k.startswith("buffer.")}
+    model = _build(_kwargs(name), meta=True)
+    model.load_state_dict(fill_state_dict(model, buffers), assign=True)
+    fast = optimize_for_inference(model, inplace=True)
+    assert fast.state_dict().keys() == model.state_dict().keys()
+    with torch.inference_mode():
+        torch.testing.assert_close(fast(data["input"]), data["logits"], **TOL)
+
+
+def _read_keys_file(name):
+    rows, header = [], []
+    for line in (FIXTURES / "keys" / name).read_text().splitlines():
+        if line.startswith("#"):
+            header.append(line)
+            continue
+        key, shape, _, _ = line.split("\t")
+        rows.append((key, tuple(int(s) for s in shape.strip("(,)").split(",") if s.strip())))
+    return header, rows
+
+
+@pytest.mark.parametrize(
+    "filename, kwargs, n_params",
+    [
+        (
+            "keys_eegpt.txt",
+            dict(
+                n_chans=62,
+                n_outputs=1,
+                n_times=1000,
+                sfreq=250,
+                chs_info=[{"ch_name": n} for n in EEGPT_CHANNELS],
+                return_encoder_output=True,
+                chan_proj_type="none",
+            ),
+            25_287_168,
+        ),
+        ("keys_eegpt_default_probe.txt", dict(n_chans=22, n_outputs=4, n_times=1024), 25_322_377),
+    ],
+)
+def test_released_key_layout(filename, kwargs, n_params):
+    header, expected = _read_keys_file(filename)
+    model = _build(kwargs, meta=True)
+    got = [(k, tuple(v.shape)) for k, v in model.state_dict().items()]
+    assert got == expected
+    assert sum(p.numel() for p in model.parameters()) == n_params
+    assert any(str(n_params) in line for line in header)
+
+
+# ----------------------------------------------------------------- channels by name
+
+
+def _tiny(names=None, n_chans=None, **kw):
+    """A tiny EEGPT; without ``names``, the first ``n_chans`` vocabulary names."""
+    if names is None:
+        names = EEGPT_CHANNELS[:n_chans]
+    kw = {**TINY, "n_outputs": 2, "n_times": 256, "chan_proj_type": "none", **kw}
+    return EEGPT(chs_info=[{"ch_name": n} for n in names], **kw)
+
+
+def test_channel_ids_by_name_with_aliases():
+    model = _tiny(["EEG Fp1-REF", "t3", "Oz.", "cz", "EEG T6-LE"])
+    assert model.chans_id.tolist() == [[0, 25, 60, 29, 51]]
+    assert model.chans_id.dtype == torch.int64
+    # Plain name strings are accepted as chs_info entries too.
+    assert _tiny(["FP1", "CZ"]).chans_id.tolist() == EEGPT(
+        chs_info=["fp1", "Cz"], n_outputs=2, n_times=256, chan_proj_type="none", **TINY
+    ).chans_id.tolist()
+
+
+def test_unknown_channel_names_raise():
+    with pytest.raises(ValueError) as err:
+        _tiny(["Fp1", "Fp1-F7", "EKG"])
+    msg = str(err.value)
+    assert "'Fp1-F7'" in msg and "'EKG'" in msg and "'FPZ'" in msg
+
+
+def test_too_many_channels_without_projection_raise():
+    names = list(EEGPT_CHANNELS) + ["FP1"]
+    with pytest.raises(ValueError, match="62 channel embeddings but 63"):
+        EEGPT(n_chans=63, n_outputs=2, n_times=256, chan_proj_type="none", **TINY)
+    with pytest.raises(ValueError, match="62 channel embeddings but 63"):
+        _tiny(names)
+
+
+def test_projection_uses_standard_ids_whatever_the_names():
+    model = _tiny(["a", "b", "c"], chan_proj_type="conv1d_constraint")  # names unused
+    assert model.chans_id.shape == (1, 19)
+    assert model.chans_id.tolist() == [[EEGPT_CHANNELS.index(n) for n in STANDARD_19_CHANNELS]]
+    with pytest.raises(ValueError, match="n_chans_target must be 19"):
+        _tiny(["a", "b", "c"], chan_proj_type="linear", n_chans_target=12)
+
+
+def test_positional_ids_without_chs_info():
+    kwargs = dict(n_outputs=2, n_times=256, chan_proj_type="none", **TINY)
+    with pytest.warns(UserWarning, match="by position"):
+        model = EEGPT(n_chans=5, **kwargs)
+    assert model.chans_id.shape == (5,) and model.chans_id.tolist() == list(range(5))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert EEGPT(n_chans=62, **kwargs).chans_id.shape == (62,)
+
+
+def test_reordering_channels_and_names_together_gives_identical_outputs():
+    names = ["FP1", "CZ", "O2", "T7", "PZ", "F4"]
+    perm = [3, 0, 5, 1, 4, 2]
+    torch.manual_seed(0)
+    model = _tiny(names).eval()
+    permuted = _tiny([names[i] for i in perm]).eval()
+    state = {k: v for k, v in model.state_dict().items() if k != "chans_id"}
+    permuted.load_state_dict(state, strict=False)
+    x = torch.randn(3, len(names), 256)
+    with torch.inference_mode():
+        a = model(x, return_features=True)["features"]
+        b = permuted(x[:, perm], return_features=True)["features"]
+        c = model(x[:, perm], return_features=True)["features"]
+    torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
+    assert not torch.allclose(a, c, atol=1e-3)  # the names, not the positions, matter
+
+
+# ----------------------------------------------------------------- patching rules
+
+
+@pytest.mark.parametrize(
+    "n_times, stride, pad, n_patches",
+    [(1024, 32, 0, 31), (1000, 32, 24, 31), (1055, 32, 1, 32), (1024, None, 0, 16), (1000, None, 24, 16), (537, 32, 7, 16)],
+)
+def test_patch_geometry(n_times, stride, pad, n_patches):
+    model = _tiny(n_chans=2, n_times=n_times, patch_stride=stride)
+    assert model.target_encoder.patch_embed.pad == pad
+    assert model.n_patches == n_patches
+    assert model.get_probe_params() == {"n_patches": n_patches, "embed_num": 2, "embed_dim": 32}
+    with torch.inference_mode():
+        assert model.eval()(torch.randn(1, 2, n_times), return_features=True)["features"].shape == (1, n_patches, 64)
+
+
+def test_patch_embedding_equals_the_strided_convolution():
+    torch.manual_seed(1)
+    model = _tiny(n_chans=4, n_times=300, patch_stride=48)
+    embed = model.target_encoder.patch_embed
+    x = torch.randn(2, 4, 300)
+    conv = embed.proj(torch.nn.functional.pad(x, (0, embed.pad)).unsqueeze(1)).permute(0, 3, 2, 1)
+    torch.testing.assert_close(embed(x), conv, rtol=1e-5, atol=1e-5)
+
+
+def test_input_length_and_channel_errors():
+    model = _tiny(n_chans=3, n_times=1024).eval()
+    with pytest.raises(ValueError, match="gives 30 patches.*31 patches"):
+        model(torch.randn(1, 3, 1000))
+    with pytest.raises(ValueError, match="gives 0 patches"):
+        model(torch.randn(1, 3, 32))
+    with pytest.raises(ValueError, match="4 channels"):
+        model(torch.randn(1, 4, 1024))
+    with pytest.raises(ValueError, match="shape \\(batch, n_chans, n_times\\)"):
+        model(torch.randn(3, 1024))
+    with pytest.raises(ValueError, match="shorter than one patch"):
+        _tiny(n_chans=3, n_times=32)
+    # A slightly longer input giving the same patches ignores the trailing samples.
+    x = torch.randn(2, 3, 1040)
+    with torch.inference_mode():
+        torch.testing.assert_close(model(x), model(x[..., :1024]))
+
+
+# ----------------------------------------------------------------- head and options
+
+
+def test_head_max_norm_and_reset_head():
+    model = _tiny(n_chans=3, chan_proj_type="conv1d_constraint")
+    head = model.final_layer
+    assert type(head).__name__ == "_LinearConstraintProbe"
+    with torch.no_grad():
+        head.probe1.parametrizations.weight.original.mul_(100.0)
+        head.probe2.parametrizations.weight.original.mul_(100.0)
+        model.chan_proj.proj.parametrizations.weight.original.mul_(100.0)
+    assert head.probe1.weight.norm(dim=1).max() <= 1.0 + 1e-5
+    assert head.probe2.weight.norm(dim=1).max() <= 0.25 + 1e-5
+    assert model.chan_proj.proj.weight.flatten(1).norm(dim=1).max() <= 1.0 + 1e-5
+
+    model.reset_head(5)
+    assert model.n_outputs == 5 and model._hub_config["n_outputs"] == 5
+    keys = [k for k in model.state_dict() if k.startswith("final_layer.")]
+    assert keys == [
+        "final_layer.probe1.bias",
+        "final_layer.probe1.parametrizations.weight.original",
+        "final_layer.probe2.bias",
+        "final_layer.probe2.parametrizations.weight.original",
+    ]
+    assert model.final_layer.probe2.weight.shape == (5, model.n_patches * 16)
+    assert model.eval()(torch.randn(2, 3, 256)).shape == (2, 5)
+
+
+class _ThreeOutputs(torch.nn.LazyLinear):
+    def __init__(self):
+        super().__init__(3)
+
+
+def test_head_options_and_errors():
+    model = _tiny(n_chans=3, final_layer=_ThreeOutputs)
+    assert model.eval()(torch.randn(2, 3, 256)).shape == (2, 3)
+    with pytest.raises(ValueError, match="exclude each other"):
+        _tiny(n_chans=3, final_layer=torch.nn.Identity, return_encoder_output=True)
+    with pytest.raises(ValueError, match="needs n_outputs"):
+        _tiny(n_chans=3, n_outputs=None)
+    with pytest.raises(ValueError, match="chan_proj_type must be one of"):
+        _tiny(n_chans=3, chan_proj_type="conv")
+    with pytest.raises(ValueError, match="needs n_times"):
+        EEGPT(n_chans=3, n_outputs=2)
+    with pytest.raises(TypeError, match="patch_module"):
+        _tiny(n_chans=3, patch_module=torch.nn.Identity)
+    z = _tiny(n_chans=3, return_encoder_output=True).eval()(torch.randn(2, 3, 256))
+    assert z.shape == (2, 7, 2, 32)
+
+
+def test_init_follows_the_spec():
+    torch.manual_seed(0)
+    model = _tiny(n_chans=3, embed_dim=64, depth=3, num_heads=4)
+    enc = model.target_encoder
+    qkv = enc.blocks[0].attn.qkv.weight
+    assert abs(qkv.std().item() - 0.02) < 0.002 and qkv.abs().max() < 0.1
+    assert torch.all(enc.blocks[0].attn.qkv.bias == 0)
+    std = [enc.blocks[i].mlp.fc2.weight.std().item() for i in range(3)]
+    for i in range(3):  # divided by sqrt(2 * layer), layers 1-based
+        assert abs(std[i] * math.sqrt(2 * (i + 1)) - 0.02) < 0.003
+    assert torch.all(enc.norm.weight == 1) and torch.all(enc.blocks[1].norm2.bias == 0)
+
+
+def test_train_mode_full_path_matches_eval():
+    model = _tiny(n_chans=4)
+    x = torch.randn(2, 4, 256)
+    with torch.no_grad():
+        train = model.train()(x, return_features=True)["features"]
+        evaluated = model.eval()(x, return_features=True)["features"]
+    torch.testing.assert_close(train, evaluated, rtol=1e-5, atol=1e-5)
+
+
+def test_bfloat16_autocast_close_to_float32():
+    torch.manual_seed(0)
+    model = _tiny(n_chans=4).eval()
+    x = torch.randn(2, 4, 256)
+    with torch.inference_mode():
+        ref = model(x, return_features=True)["features"]
+        with autocast_context("cpu", "bfloat16"):
+            low = model(x, return_features=True)["features"]
+    cos = torch.nn.functional.cosine_similarity(low.float().flatten(1), ref.flatten(1))
+    assert cos.min() > 0.99
+
+
+# ----------------------------------------------------------------- Hub hooks, converter
+
+
+def test_hub_hooks():
+    assert EEGPT._head_prefixes == ("final_layer.", "chan_proj.")
+    assert EEGPT._config_absent_defaults == {"chan_proj_type": "none"}
+    assert EEGPT._pretraining_only_prefixes == ("encoder.", "predictor.", "reconstructor.")
+    sd = {"chans_id": torch.arange(3)[None], "target_encoder.norm.weight": torch.ones(2)}
+    assert list(EEGPT._remap_state_dict(sd)) == ["target_encoder.norm.weight"]
+    assert "chans_id" in sd  # the input dict is left alone
+
+
+def _synthetic_lightning_checkpoint(model):
+    """A checkpoint in the authors' layout built from ``model``'s weights."""
+    state = model.state_dict()
+    sd = {k: v.clone() for k, v in state.items() if k.startswith("target_encoder.")}
+    for k, v in list(sd.items()):  # the online encoder and the pretraining heads
+        sd["encoder." + k[len("target_encoder.") :]] = torch.randn_like(v)
+    sd["predictor.mask_token"] = torch.randn(1, 1, 32)
+    sd["reconstructor.time_embed.weight"] = torch.randn(4, 32)
+    sd["chan_conv.weight"] = state["chan_proj.proj.parametrizations.weight.original"].clone()
+    sd["chan_conv.bias"] = state["chan_proj.proj.bias"].clone()
+    for i in (1, 2):
+        sd[f"linear_probe{i}.weight"] = state[f"final_layer.probe{i}.parametrizations.weight.original"].clone()
+        sd[f"linear_probe{i}.bias"] = state[f"final_layer.probe{i}.bias"].clone()
+    return {"state_dict": sd, "epoch": 7, "hyper_parameters": argparse.Namespace(lr=4e-4)}
+
+
+def test_convert_synthetic_lightning_checkpoint(tmp_path):
+    torch.manual_seed(0)
+    source = _tiny(n_chans=5, chan_proj_type="conv1d_constraint").eval()
+    ckpt = _synthetic_lightning_checkpoint(source)
+    assert _looks_like_original(ckpt) and _looks_like_original(ckpt["state_dict"])
+    assert not _looks_like_original(source.state_dict())
+
+    path = tmp_path / "eegpt_probe.ckpt"
+    torch.save(ckpt, path)
+    with pytest.warns(UserWarning, match="weights_only=False"):
+        converted = convert_eegpt_checkpoint(path)
+    assert not any(k.startswith(("encoder.", "predictor.", "reconstructor.")) for k in converted)
+    assert "chans_id" not in converted
+
+    target = _tiny(n_chans=5, chan_proj_type="conv1d_constraint").eval()
+    missing, unexpected = target.load_state_dict(converted, strict=False)
+    assert missing == ["chans_id"] and unexpected == []
+    x = torch.randn(2, 5, 256)
+    with torch.inference_mode():
+        torch.testing.assert_close(target(x), source(x), rtol=0, atol=0)
+
+    # An already loaded dict works too; unknown keys are dropped with a warning.
+    ckpt["state_dict"]["loss_fn.weight"] = torch.ones(1)
+    with pytest.warns(UserWarning, match="loss_fn.weight"):
+        again = convert_eegpt_checkpoint(ckpt)
+    assert again.keys() == converted.keys()
+    with pytest.raises(ValueError, match="target_encoder"):
+        convert_eegpt_checkpoint({"state_dict": {"encoder.norm.weight": torch.ones(2)}})
