@@ -10,10 +10,11 @@ channels are matched), each with its source. The input adapter
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 from ._channels import EEGPT_CHANNELS, TUEG_19_CHANNELS
 
-__all__ = ["ModelRecord", "get_record", "list_models"]
+__all__ = ["ModelRecord", "get_record", "list_models", "load_pretrained"]
 
 _UNKNOWN_LICENCE = "unknown: see the model card"
 
@@ -93,9 +94,22 @@ class ModelRecord:
 _TUEG_SOURCES = {
     "sfreq": "MODELS.md 1.2: CBraMod's TUEG pipeline resamples to 200 Hz; model card: 200 Hz",
     "unit": "MODELS.md 1.2: CBraMod's trainer divides microvolts by 100",
+    "scale_from_volts": "follows from unit: 1 V = 1e6 uV, divided by 100",
     "reference": "MODELS.md 1.2: TUEG recordings used as recorded (no re-referencing step)",
     "ch_names": "MODELS.md 1.2: CBraMod's 19-channel TUEG order, modern names (an inference)",
+    "channel_matching": "MODELS.md 1.2/3.2: slots by position (one-hot slot i / positional conv)",
+    "patch_size": "MODELS.md 1.3/3.3: 200-sample (1 s) patches; the FFT branch has 101 bins",
+    "min_n_times": "one patch (200 samples); MODELS.md 1.2/3.2",
+    "licence": "not stated in MODELS.md; see the Hub model card",
 }
+_EEGDINO_SOURCES = dict(
+    _TUEG_SOURCES,
+    hub_id="MODELS.md 4.3: braindecode re-hosted the converted teacher weights",
+    preset="MODELS.md 1.3 (EEGDINO_CONFIGS; nhead 8 per braindecode, see 1.8)",
+    n_params="MODELS.md 1.5 (encoder only, head excluded)",
+    emb_dim="MODELS.md 1.3: D = last conv width x 8 (return_encoder_output pools patch tokens)",
+    paper="MODELS.md 1.1: Wang et al., MICCAI 2025",
+)
 
 _EEGDINO_SMALL = dict(
     n_layer=12,
@@ -139,7 +153,7 @@ _RECORDS = (
             "Wang, X. et al. (2025). EEG-DINO: Learning EEG Foundation Models via "
             "Hierarchical Self-Distillation. MICCAI 2025."
         ),
-        sources=dict(_TUEG_SOURCES, n_params="MODELS.md 1.5", preset="MODELS.md 1.3"),
+        sources=_EEGDINO_SOURCES,
     ),
     ModelRecord(
         name="eegdino-medium",
@@ -161,7 +175,7 @@ _RECORDS = (
             "Wang, X. et al. (2025). EEG-DINO: Learning EEG Foundation Models via "
             "Hierarchical Self-Distillation. MICCAI 2025."
         ),
-        sources=dict(_TUEG_SOURCES, n_params="MODELS.md 1.5", preset="MODELS.md 1.3"),
+        sources=_EEGDINO_SOURCES,
     ),
     ModelRecord(
         name="eegpt",
@@ -192,20 +206,39 @@ _RECORDS = (
             "reliable representation of EEG signals. NeurIPS 37."
         ),
         sources={
+            "hub_id": "MODELS.md 4.3: pushed by braindecode's scripts/push_eegpt_to_hub.py",
             "sfreq": "MODELS.md 2.2/4.3: pretrained at 256 Hz on 1024-sample windows "
             "(the uploaded config's 250 Hz is not the pretraining rate)",
+            "patch_size": "MODELS.md 2.2/2.3: 64-sample patches (250 ms at 256 Hz)",
+            "min_n_times": "MODELS.md 2.2: n_times >= patch_size at construction",
             "unit": "MODELS.md 2.2: millivolts in the original pretraining code",
+            "scale_from_volts": "follows from unit: 1 V = 1e3 mV",
             "reference": "MODELS.md 2.2: average reference in pretraining",
             "ch_names": "MODELS.md 2.2: the original CHANNEL_DICT (62 names)",
+            "channel_matching": "MODELS.md 2.1/2.2: a learned embedding per channel name",
+            "emb_dim": "MODELS.md 2.4: embed_num x embed_dim = 4 x 512 per patch",
             "n_params": "MODELS.md 2.5 (target encoder, 62-row channel embedding)",
-            "preset": "MODELS.md 2.3 (released large4E encoder)",
+            "preset": "MODELS.md 2.3 (released large4E encoder; chan_proj_type 'none' as "
+            "uploaded, 4.3)",
+            "licence": "not stated in MODELS.md; see the Hub model card",
+            "paper": "MODELS.md 2.1: Wang et al., NeurIPS 2024",
         },
     ),
     ModelRecord(
         name="codebrain",
         model="CodeBrain",
         hub_id="braindecode/codebrain-pretrained",
-        preset=dict(),
+        preset=dict(
+            patch_size=200,
+            res_channels=200,
+            skip_channels=200,
+            out_channels=200,
+            num_res_layers=8,
+            s4_bidirectional=True,
+            s4_layernorm=False,
+            s4_lmax=570,
+            swa_window_size=1,
+        ),
         sfreq=200.0,
         patch_size=200,
         min_n_times=200,
@@ -223,10 +256,14 @@ _RECORDS = (
         ),
         sources=dict(
             _TUEG_SOURCES,
+            hub_id="MODELS.md 4.3: HF commit 'Add CodeBrain pretrained weights (TUEG, 19ch "
+            "10-20, 200Hz)'",
             unit="MODELS.md 3.2: presumably CBraMod's microvolts / 100 (not verified "
             "from CodeBrain's own code)",
+            emb_dim="MODELS.md 3.3: emb_dim = 25 x 8 = 200 (out_channels)",
             n_params="MODELS.md 3.6 (backbone without head and codebook heads)",
-            preset="MODELS.md 3.3 (constructor defaults)",
+            preset="MODELS.md 3.3 (constructor defaults; the released weights need them)",
+            paper="MODELS.md 3.1: Ma et al., ICLR 2026, arXiv 2506.09110",
         ),
     ),
 )
@@ -280,3 +317,161 @@ def list_models() -> list[ModelRecord]:
     ['eegdino-small', 'eegdino-medium', 'eegpt', 'codebrain']
     """
     return list(_RECORDS)
+
+
+_MODEL_MODULES = {
+    "EEGDINO": "skeegfm.models.eegdino",
+    "EEGPT": "skeegfm.models.eegpt",
+    "CodeBrain": "skeegfm.models.codebrain",
+}
+
+
+def _model_class(name_or_class):
+    """The encoder class called ``name_or_class`` (or the class itself)."""
+    if isinstance(name_or_class, type):
+        return name_or_class
+    if name_or_class not in _MODEL_MODULES:
+        raise ValueError(f"model must be one of {sorted(_MODEL_MODULES)}, got {name_or_class!r}.")
+    import importlib
+
+    return getattr(importlib.import_module(_MODEL_MODULES[name_or_class]), name_or_class)
+
+
+def _class_from_config(config: dict, origin) -> type:
+    """Encoder class a saved config.json belongs to: its ``skeegfm_class`` entry,
+    else the class whose constructor knows the most of its keys."""
+    import inspect
+
+    if config.get("skeegfm_class") in _MODEL_MODULES:
+        return _model_class(config["skeegfm_class"])
+    signal = {"n_outputs", "n_chans", "chs_info", "n_times", "input_window_seconds", "sfreq"}
+    keys = set(config) - signal
+    scores = {}
+    for name in _MODEL_MODULES:
+        params = set(inspect.signature(_model_class(name).__init__).parameters)
+        scores[name] = len(keys & params) - len(keys - params - {"braindecode_version", "skeegfm_version"})
+    best = max(scores, key=scores.get)
+    ranked = sorted(scores.values(), reverse=True)
+    if ranked[0] <= 0 or ranked[0] == ranked[1]:
+        raise ValueError(
+            f"{origin}: cannot tell which encoder its config.json describes (keys: "
+            f"{sorted(keys)[:12]}); pass model='EEGDINO' | 'EEGPT' | 'CodeBrain'."
+        )
+    return _model_class(best)
+
+
+def _class_from_file(path: Path) -> type:
+    """Encoder class of a checkpoint file without config.json (by its keys)."""
+    from .models import _hub
+
+    obj = _hub._read_weights(path, allow_pickle=True)
+    tensors = _hub._tensor_dict(obj)
+    for name in _MODEL_MODULES:
+        cls = _model_class(name)
+        looks, _ = cls._original_hooks()
+        if looks is not None and any(_hub._safe_call(looks, c) for c in (obj, tensors) if c is not None):
+            return cls
+    for name in _MODEL_MODULES:
+        cls = _model_class(name)
+        if tensors is not None and _hub._overlaps_native(cls, tensors):
+            return cls
+    found = _hub._describe_keys(tensors) if tensors else f"a {type(obj).__name__}"
+    raise ValueError(
+        f"{path} is not a recognised EEG-DINO, EEGPT or CodeBrain checkpoint: it holds {found}."
+    )
+
+
+def load_pretrained(source, *, model=None, **overrides):
+    """Resolve a checkpoint name, Hub id or local path to a loaded encoder.
+
+    This is how the estimators turn their ``checkpoint`` argument into a
+    :mod:`skeegfm.models` encoder with pretrained weights.
+
+    Parameters
+    ----------
+    source : str | os.PathLike | ModelRecord
+        One of: a record name from :func:`list_models` (``"eegdino-small"``,
+        ``"eegdino-medium"``, ``"eegpt"``, ``"codebrain"``; ``"eegdino"`` means
+        small) or its record; a released Hub id (``"braindecode/eegpt-pretrained"``);
+        any other Hub id whose ``config.json`` names or implies the encoder; a
+        local directory in the Hub layout (``save_pretrained`` output); or a
+        checkpoint file, including the authors' original releases (the encoder
+        is recognised by the file's keys).
+    model : str | type | None
+        ``"EEGDINO"``, ``"EEGPT"`` or ``"CodeBrain"`` (or the class) to skip
+        the recognition, e.g. for a Hub id that is not in the registry.
+    **overrides
+        Constructor arguments passed to ``from_pretrained`` (they win over the
+        saved configuration; see :meth:`skeegfm.models._hub.HubMixin.from_pretrained`).
+
+    Returns
+    -------
+    encoder : torch.nn.Module
+        The encoder in eval mode; ``encoder.pretrained_source_`` says where its
+        weights came from.
+
+    Raises
+    ------
+    WeightsNotAvailableError
+        (an ``OSError``) If the weights are neither cached nor downloadable.
+    FileNotFoundError
+        If ``source`` is neither a record, an existing path nor a Hub id.
+    ValueError
+        If the encoder cannot be recognised, ``model`` disagrees with a
+        registry record, or the weights do not match the architecture.
+
+    Examples
+    --------
+    >>> from skeegfm._registry import load_pretrained
+    >>> encoder = load_pretrained("eegpt", return_encoder_output=True)  # doctest: +SKIP
+    """
+    import json
+    import os
+
+    from .models import _hub
+
+    record = source if isinstance(source, ModelRecord) else None
+    if record is None and isinstance(source, str) and not Path(source).exists():
+        try:
+            record = get_record(source)
+        except KeyError:
+            record = None
+    if record is not None:
+        cls = _model_class(record.model)
+        if model is not None and _model_class(model) is not cls:
+            raise ValueError(f"{record.name!r} is a {record.model} checkpoint, not a {model}.")
+        return cls.from_pretrained(record.hub_id, **overrides)
+    if model is not None:
+        return _model_class(model).from_pretrained(source, **overrides)
+
+    path = Path(os.fspath(source)).expanduser()
+    if path.is_dir() and (path / _hub.CONFIG_NAME).is_file():
+        cls = _class_from_config(json.loads((path / _hub.CONFIG_NAME).read_text()), path)
+    elif path.is_dir():
+        weights = next((path / n for n in _hub._WEIGHT_NAMES if (path / n).is_file()), None)
+        if weights is None:
+            raise FileNotFoundError(f"{path} holds no config.json and no weights file.")
+        cls = _class_from_file(weights)
+    elif path.is_file():
+        sibling = path.parent / _hub.CONFIG_NAME
+        if path.name in _hub._WEIGHT_NAMES and sibling.is_file():
+            cls = _class_from_config(json.loads(sibling.read_text()), sibling)
+        else:
+            cls = _class_from_file(path)
+    else:
+        name = os.fspath(source)
+        if not _hub._REPO_ID.match(name):
+            raise FileNotFoundError(
+                f"{name!r} is not a released checkpoint ({sorted(_BY_NAME)}), an existing "
+                "path or a Hugging Face Hub repository id."
+            )
+        hub_kwargs = {k: overrides[k] for k in ("revision", "cache_dir", "token") if k in overrides}
+        config_path, _ = _hub._hub_files(
+            name,
+            revision=hub_kwargs.get("revision"),
+            cache_dir=hub_kwargs.get("cache_dir"),
+            local_files_only=overrides.get("local_files_only", False),
+            token=hub_kwargs.get("token"),
+        )
+        cls = _class_from_config(json.loads(Path(config_path).read_text()), name)
+    return cls.from_pretrained(source, **overrides)
