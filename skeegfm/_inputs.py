@@ -436,10 +436,12 @@ def _positions(info, names):
     """Electrode positions (head frame, m) of ``names`` in ``info``, or None."""
     if info is None:
         return None
-    idx = [info["ch_names"].index(n) for n in names]
-    pos = np.array([info["chs"][i]["loc"][:3] for i in idx], dtype=float)
+    chs = [info["chs"][info["ch_names"].index(n)] for n in names]
+    pos = np.array([ch["loc"][:3] for ch in chs], dtype=float)
     if not np.isfinite(pos).all() or np.any(np.linalg.norm(pos, axis=1) == 0):
         return None
+    if any(ch["coord_frame"] != mne.io.constants.FIFF.FIFFV_COORD_HEAD for ch in chs):
+        return None  # set_montage puts positions in the head frame; anything else is ambiguous
     return pos
 
 
@@ -556,8 +558,9 @@ def prepare_for_model(
             if present_pos is None:
                 raise ValueError(
                     f"Cannot interpolate the missing channels {missing}: the data have no "
-                    "electrode positions. Pass mne.Epochs with a montage "
-                    "(epochs.set_montage('standard_1020')), or use on_missing='zero'."
+                    "electrode positions (in the head frame). Pass mne.Epochs with a montage "
+                    "(epochs.set_montage with e.g. the 'colin27_1020' template), or use "
+                    "on_missing='zero'."
                 )
     else:
         # By name: the matched channels in vocabulary order.
@@ -567,29 +570,23 @@ def prepare_for_model(
         slots = list(range(len(rows)))
         missing_slots = []
 
-    # Gather into the model's layout: the one copy of the caller's data.
-    # Work in float64 (MNE's resampling requires it); float32 once, at the end.
-    src, dtype = eeg.data, np.float64
-    if missing_slots:
-        data = np.zeros((src.shape[0], len(model_names), src.shape[2]), dtype=dtype)
+    # Gather into the model's layout, in float64 (MNE's resampling requires it):
+    # the one copy of the caller's data. float32 comes once, at the end.
+    src = eeg.data
+    shape = (src.shape[0], len(model_names), src.shape[2])
+    data = np.zeros(shape) if missing_slots else np.empty(shape)
+    if slots == rows == list(range(src.shape[1])):
+        data[:] = src
+    else:
         data[:, slots] = src[:, rows]
+    if missing_slots:
         if on_missing == "interpolate":
-            _interpolate(
-                data,
-                slots,
-                [eeg.ch_names[r] for r in rows],
-                present_pos,
-                model_names,
-                missing_slots,
-                eeg.sfreq,
-            )
+            present = [eeg.ch_names[r] for r in rows]
+            _interpolate(data, slots, present, present_pos, model_names, missing_slots, eeg.sfreq)
         filled = {
             model_names[s]: "interpolated" if on_missing == "interpolate" else "zero"
             for s in missing_slots
         }
-    else:
-        data = src[:, rows] if rows != list(range(src.shape[1])) else src.copy()
-        data = data.astype(dtype, copy=False)
 
     if not np.isclose(eeg.sfreq, record.sfreq, rtol=0, atol=1e-6):
         data = mne.filter.resample(

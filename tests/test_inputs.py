@@ -123,7 +123,8 @@ def test_epochs_list_and_arrays_give_identical_data(epochs, name):
     np.testing.assert_array_equal(from_list.data, ref.data)
     np.testing.assert_array_equal(from_volts.data, ref.data)
     for other in (from_uv, from_mu, from_mv):
-        np.testing.assert_allclose(other.data, ref.data, rtol=1e-5, atol=1e-6 * np.abs(ref.data).max())
+        atol = 1e-6 * np.abs(ref.data).max()
+        np.testing.assert_allclose(other.data, ref.data, rtol=1e-5, atol=atol)
         assert other.ch_names == ref.ch_names
     f32 = prepare(data.astype(np.float32), record, sfreq=250.0, ch_names=epochs.ch_names)
     np.testing.assert_allclose(f32.data, ref.data, rtol=1e-4, atol=1e-4 * np.abs(ref.data).max())
@@ -336,12 +337,17 @@ def test_edf_maps_to_tueg_channels(edf_epochs):
     for old, new in (("EEG T3", "T7"), ("EEG T6", "P8"), ("EEG Fp1", "FP1")):
         direct = mne.filter.resample(data[:, edf_epochs.ch_names.index(old)], up=200,
                                      down=500, npad="auto", pad="edge", verbose=False)  # fmt: skip
-        np.testing.assert_allclose(out.data[:, out.ch_names.index(new)],
-                                   direct * record.scale_from_volts, rtol=1e-5, atol=1e-5)  # fmt: skip
+        got = out.data[:, out.ch_names.index(new)]
+        np.testing.assert_allclose(got, direct * record.scale_from_volts, rtol=1e-5, atol=1e-5)
     with pytest.warns(UserWarning, match="EEG A2-A1"):
         eegpt = prepare(edf_epochs, get_record("eegpt"), on_unknown="drop")
     assert len(eegpt.ch_names) == 19 and "T7" in eegpt.ch_names
     assert eegpt.data.shape == (5, 19, 1024)
+    # EDF files carry no electrode positions: interpolation is refused.
+    no_cz = edf_epochs.copy().drop_channels(["EEG Cz"])
+    with pytest.raises(ValueError, match=r"\['CZ'\].*no electrode positions"):
+        with pytest.warns(UserWarning, match="EEG A2-A1"):
+            prepare(no_cz, record, on_unknown="drop", on_missing="interpolate")
 
 
 # ------------------------------------------------------------ bad input
@@ -440,7 +446,8 @@ def test_caller_data_unmodified(epochs, name):
     prepare([partial[i] for i in range(3)], record, on_missing=policy)
     assert _digest(arr) == arr_before
     assert _digest(partial.get_data(copy=False)) == ep_before
-    assert (list(partial.info["bads"]), list(partial.ch_names), partial.info["sfreq"]) == info_before
+    info_after = (list(partial.info["bads"]), list(partial.ch_names), partial.info["sfreq"])
+    assert info_after == info_before
     # Already at the model's rate with nothing to reorder: still a copy.
     at_rate = epochs.copy().resample(record.sfreq, verbose=False)
     out = prepare(at_rate, record)
@@ -454,7 +461,8 @@ def test_check_same_channels(epochs):
     eeg = read_eeg(epochs)
     shuffled = read_eeg(epochs.copy().reorder_channels(epochs.ch_names[::-1]))
     check_same_channels(eeg.ch_names, eeg.sfreq, shuffled)
-    renamed = read_eeg(epochs.get_data(), sfreq=250, ch_names=["EEG " + n for n in epochs.ch_names])
+    prefixed = ["EEG " + n for n in epochs.ch_names]
+    renamed = read_eeg(epochs.get_data(), sfreq=250, ch_names=prefixed)
     check_same_channels(eeg.ch_names, eeg.sfreq, renamed)
     fewer = read_eeg(epochs.copy().drop_channels(["O2"]))
     with pytest.raises(ValueError, match=r"fitted on \['Fp1'.*got \['Fp1'"):
