@@ -10,3 +10,24 @@ sys.path.insert(0, str(Path(__file__).parent))
 import torch  # noqa: E402
 
 torch.set_num_threads(min(2, torch.get_num_threads()))
+
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tmp_path_factory):
+    """Factory of tiny saved encoders: ``tiny_checkpoint("eegpt")`` returns a
+    directory written by ``save_pretrained`` (see ``tests/_tiny.py``), made
+    once per family and seed per test session."""
+    from _tiny import save_tiny
+
+    made = {}
+
+    def make(family, seed=0):
+        if (family, seed) not in made:
+            folder = tmp_path_factory.mktemp(f"tiny_{family}_{seed}")
+            made[family, seed] = save_tiny(family, folder, seed)
+        return made[family, seed]
+
+    return make
