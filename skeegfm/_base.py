@@ -1,0 +1,520 @@
+"""What every skeegfm estimator shares.
+
+:class:`_BaseFoundationEstimator` is the common base of the embedders
+(:mod:`skeegfm.embedders`) and the fine-tuning classifiers. It holds no
+parameters of its own (each estimator lists its parameters in its own
+``__init__``, as scikit-learn requires) but provides, for the parameters the
+estimators share (``checkpoint``, ``random_state``, ``sfreq``, ``ch_names``,
+``unit``, ``on_missing``, ``on_unknown``, ``batch_size``, ``device``,
+``precision``, ``verbose``):
+
+- parameter validation (:meth:`_check_common_params`), called from ``fit``;
+- checkpoint resolution: a registry name, a Hub id, a local path (e.g. a
+  directory written by ``save_pretrained``) or ``None`` (the released
+  architecture with random weights drawn from ``random_state``), each tied to
+  the :class:`~skeegfm._registry.ModelRecord` whose input contract applies
+  (:meth:`_resolve_checkpoint`);
+- encoder loading through a process-wide cache keyed by checkpoint,
+  architecture overrides and device, so that clones share one frozen copy
+  and read nothing from disk (:meth:`_frozen_encoder`), or a private trainable
+  copy for fine-tuning (:func:`copy_encoder`);
+- the input path through the shared adapter :mod:`skeegfm._inputs`
+  (:meth:`_read`, :meth:`_check_input`, :meth:`_prepare`);
+- device and precision resolution, batching with an optional progress bar;
+- pickling that carries the encoder's weights (configuration + state_dict),
+  so a fitted estimator unpickles on a machine without the checkpoint.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import numbers
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator
+from sklearn.utils import check_random_state
+
+from . import _cache
+from ._inputs import check_same_channels, prepare_for_model, read_eeg
+from ._registry import get_record
+from .models._fast import autocast_context, optimize_for_inference
+
+__all__ = [
+    "FrozenEncoder",
+    "copy_encoder",
+    "resolve_device",
+    "resolve_precision",
+    "weights_hash",
+]
+
+_UNITS = ("V", "mV", "uV", "\u00b5V", "\u03bcV")
+_ON_MISSING = ("raise", "interpolate", "zero")
+_ON_UNKNOWN = ("raise", "drop")
+_PRECISIONS = ("auto", "float32", "bfloat16")
+
+
+# --------------------------------------------------------------------------
+# Devices, precision, weights identity
+# --------------------------------------------------------------------------
+
+
+def resolve_device(device) -> torch.device:
+    """Turn the ``device`` parameter into a :class:`torch.device`.
+
+    Parameters
+    ----------
+    device : str | torch.device
+        ``"auto"`` (CUDA when available, else CPU), or anything
+        :class:`torch.device` accepts (``"cpu"``, ``"cuda"``, ``"cuda:1"``).
+
+    Returns
+    -------
+    device : torch.device
+
+    Raises
+    ------
+    ValueError
+        If the string names no device, or CUDA is asked for but unavailable.
+    """
+    if isinstance(device, str) and device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError) as err:
+        raise ValueError(
+            f'device must be "auto", "cpu", "cuda" or "cuda:<index>", got {device!r}.'
+        ) from err
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device={device!r} but CUDA is not available; use device=\"cpu\".")
+    return resolved
+
+
+def resolve_precision(precision: str, device: torch.device) -> str:
+    """``"auto"`` -> ``"bfloat16"`` on CUDA, ``"float32"`` elsewhere."""
+    if precision == "auto":
+        return "bfloat16" if device.type == "cuda" else "float32"
+    return precision
+
+
+def weights_hash(module: torch.nn.Module) -> str:
+    """Hex digest of a module's ``state_dict`` (names, dtypes, shapes, bytes).
+
+    Identifies weights in cache keys: two modules with the same hash compute
+    the same function (given the same configuration).
+    """
+    digest = hashlib.blake2b(digest_size=16)
+    with torch.inference_mode():
+        for name, tensor in sorted(module.state_dict().items()):
+            flat = tensor.detach().to("cpu").contiguous().reshape(-1)
+            digest.update(f"{name}|{flat.dtype}|{tuple(tensor.shape)};".encode())
+            digest.update(flat.view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()
+
+
+def _state_dict_copy(module: torch.nn.Module) -> dict:
+    """CPU copy of a ``state_dict``, made of ordinary (not inference) tensors."""
+    with torch.inference_mode(False), torch.no_grad():
+        return {k: v.detach().to("cpu").clone() for k, v in module.state_dict().items()}
+
+
+def _rebuild(module_class, config: dict, state_dict: dict) -> torch.nn.Module:
+    module = module_class(**config)
+    module.load_state_dict(state_dict, strict=True)
+    return module
+
+
+def copy_encoder(encoder: torch.nn.Module) -> torch.nn.Module:
+    """A private, trainable copy of a (possibly shared, frozen) encoder.
+
+    Rebuilt from the recorded constructor arguments (``_hub_config``) and the
+    ``state_dict``, so the copy has plain ``nn.Linear`` layers even when the
+    source went through :func:`~skeegfm.models._fast.optimize_for_inference`.
+    The fine-tuning classifiers train such a copy; the shared one is never
+    modified.
+
+    Parameters
+    ----------
+    encoder : nn.Module
+        An encoder of :mod:`skeegfm.models`.
+
+    Returns
+    -------
+    copy : nn.Module
+        Same class, configuration and weights; ``requires_grad=True``; on the
+        CPU, in train mode.
+    """
+    copy = _rebuild(type(encoder), dict(encoder._hub_config), _state_dict_copy(encoder))
+    source = getattr(encoder, "pretrained_source_", None)
+    if source is not None:
+        copy.pretrained_source_ = dict(source)
+    return copy.train()
+
+
+@dataclasses.dataclass(frozen=True)
+class FrozenEncoder:
+    """One loaded, frozen encoder and its identity.
+
+    Attributes
+    ----------
+    module : nn.Module
+        In eval mode, ``requires_grad=False``, on its device; shared, never to
+        be modified.
+    weights_hash : str
+        :func:`weights_hash` of ``module``.
+    source : dict
+        Where the weights came from (``pretrained_source_`` of the loader, or
+        ``{"random_init": seed}``).
+    """
+
+    module: torch.nn.Module
+    weights_hash: str
+    source: dict
+
+
+def _freeze(module: torch.nn.Module, device: torch.device, source: dict) -> FrozenEncoder:
+    module.eval().requires_grad_(False)
+    digest = weights_hash(module)
+    module = optimize_for_inference(module.to(device), inplace=True)
+    return FrozenEncoder(module, digest, dict(source))
+
+
+class _EncoderPayload:
+    """What a pickled estimator stores in place of its encoder.
+
+    Class, constructor arguments and CPU ``state_dict``: enough to rebuild the
+    encoder anywhere, without the checkpoint. Unpickling goes through the
+    process-wide cache, so several unpickled copies share one module.
+    """
+
+    def __init__(self, module, digest, source):
+        self.module_class = type(module)
+        self.config = dict(module._hub_config)
+        self.state_dict = _state_dict_copy(module)
+        self.weights_hash = digest
+        self.source = dict(source)
+
+    def restore(self, device: torch.device) -> FrozenEncoder:
+        key = (
+            "restored",
+            self.module_class.__qualname__,
+            self.weights_hash,
+            _cache.stable_hash(self.config),
+            str(device),
+        )
+
+        def build():
+            module = _rebuild(self.module_class, self.config, self.state_dict)
+            module.pretrained_source_ = dict(self.source)
+            frozen = _freeze(module, device, self.source)
+            # Keep the identity recorded at fit (buffers computed lazily on a
+            # first forward, e.g. CodeBrain's kernel_norm, may differ since).
+            return dataclasses.replace(frozen, weights_hash=self.weights_hash)
+
+        return _cache.get_or_build(key, build)
+
+
+def _checkpoint_identity(source: str):
+    """Cache identity of a checkpoint: a Hub id, or a local path with the size
+    and modification time of its files (a rewritten directory is re-read)."""
+    path = Path(source)
+    if not path.exists():
+        return ("hub", str(source))
+    files = [path] if path.is_file() else sorted(p for p in path.iterdir() if p.is_file())
+    stamps = tuple((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in files)
+    return ("path", str(path.resolve()), stamps)
+
+
+def _freeze_key(value):
+    """Hashable form of constructor overrides (lists, dicts, tuples)."""
+    if isinstance(value, dict):
+        return tuple(sorted((k, _freeze_key(v)) for k, v in value.items()))
+    if isinstance(value, (list, tuple)):
+        return tuple(_freeze_key(v) for v in value)
+    return value
+
+
+# --------------------------------------------------------------------------
+# The base class
+# --------------------------------------------------------------------------
+
+
+class _BaseFoundationEstimator(BaseEstimator):
+    """Shared machinery of the skeegfm estimators (not an estimator itself).
+
+    Subclasses set the class attributes ``_model_class_name`` (the encoder
+    class in :mod:`skeegfm.models`, e.g. ``"EEGPT"``) and
+    ``_default_record`` (the :class:`~skeegfm._registry.ModelRecord` whose
+    input contract applies to checkpoints outside the registry), and may
+    override :meth:`_encoder_overrides`, :meth:`_random_init_kwargs` and
+    :meth:`_fixed_n_times`.
+
+    Fitted attributes set by :meth:`_fit_encoder`: ``record_``, ``encoder_``,
+    ``encoder_hash_``, ``pretrained_source_``, ``device_``, ``precision_``,
+    ``ch_names_in_``, ``sfreq_in_``, ``n_features_in_`` (= number of input
+    channels).
+    """
+
+    _model_class_name: str = ""
+    _default_record: str = ""
+
+    # ------------------------------------------------------------ parameters
+
+    def _check_common_params(self) -> None:
+        """Validate the shared parameters; raise ValueError/TypeError naming the fix."""
+        checkpoint = self.checkpoint
+        if checkpoint is not None and not isinstance(checkpoint, (str, os.PathLike)):
+            raise TypeError(
+                "checkpoint must be a registry name, a Hub id, a local path or None, "
+                f"got {type(checkpoint).__name__}."
+            )
+        if self.sfreq is not None and not (
+            isinstance(self.sfreq, numbers.Real) and np.isfinite(self.sfreq) and self.sfreq > 0
+        ):
+            raise ValueError(f"sfreq must be None or a positive number of Hz, got {self.sfreq!r}.")
+        if self.ch_names is not None and (
+            isinstance(self.ch_names, str)
+            or not all(isinstance(name, str) for name in self.ch_names)
+        ):
+            raise TypeError(
+                f"ch_names must be None or a list of channel names (str), got {self.ch_names!r}."
+            )
+        _check_choice("unit", self.unit, _UNITS)
+        _check_choice("on_missing", self.on_missing, _ON_MISSING)
+        _check_choice("on_unknown", self.on_unknown, _ON_UNKNOWN)
+        _check_choice("precision", self.precision, _PRECISIONS)
+        if (
+            not isinstance(self.batch_size, numbers.Integral)
+            or isinstance(self.batch_size, bool)
+            or self.batch_size < 1
+        ):
+            raise ValueError(f"batch_size must be a positive integer, got {self.batch_size!r}.")
+        if not isinstance(self.verbose, (bool, numbers.Integral)):
+            raise TypeError(f"verbose must be a bool, got {self.verbose!r}.")
+        check_random_state(self.random_state)
+
+    # ------------------------------------------------------------ checkpoint
+
+    def _resolve_checkpoint(self):
+        """Return ``(record, source)`` for ``self.checkpoint``.
+
+        ``source`` is what ``from_pretrained`` loads (a Hub id or a local
+        path), or ``None`` for random weights. A registry name resolves to its
+        Hub id; a released Hub id to its record; anything else takes the
+        record ``_default_record`` (the model family's input contract).
+        """
+        checkpoint = self.checkpoint
+        default = get_record(self._default_record)
+        if checkpoint is None:
+            return default, None
+        checkpoint = os.fspath(checkpoint)
+        if not Path(checkpoint).exists():
+            try:
+                record = get_record(checkpoint)
+            except KeyError:
+                record = None
+            if record is not None:
+                if record.model != self._model_class_name:
+                    raise ValueError(
+                        f"checkpoint={checkpoint!r} is a {record.model} checkpoint, but "
+                        f"{type(self).__name__} runs {self._model_class_name}; use the "
+                        f"estimator of {record.model} or another checkpoint."
+                    )
+                return record, record.hub_id
+        return default, checkpoint
+
+    def _encoder_overrides(self, prepared) -> dict:
+        """Constructor arguments that adapt a loaded encoder to the data
+        (default: none; EEGPT builds for the data's channels and window)."""
+        return {}
+
+    def _random_init_kwargs(self, record, prepared) -> dict:
+        """Constructor arguments of the released architecture for ``checkpoint=None``."""
+        raise NotImplementedError
+
+    def _fixed_n_times(self):
+        """Window length (samples at the model's rate) the fitted encoder
+        requires, or None when any length works (default)."""
+        return None
+
+    def _frozen_encoder(self, record, source, prepared, device) -> FrozenEncoder:
+        """Load (or fetch from the process-wide cache) the frozen encoder.
+
+        Parameters
+        ----------
+        record : ModelRecord
+            The input contract of the checkpoint.
+        source : str | None
+            Hub id or local path, or None for random weights.
+        prepared : PreparedInput
+            A prepared sample of the data (for data-dependent architecture,
+            e.g. EEGPT's channels and window).
+        device : torch.device
+            Where the encoder runs.
+
+        Returns
+        -------
+        frozen : FrozenEncoder
+        """
+        from . import models
+
+        model_class = getattr(models, self._model_class_name)
+        if source is None:
+            seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+            kwargs = self._random_init_kwargs(record, prepared)
+            warnings.warn(
+                f"checkpoint=None: {self._model_class_name} with the released architecture "
+                f"({record.name}) and random weights (seed {seed}). Its embeddings are a "
+                "baseline, not pretrained features; pass a checkpoint for those.",
+                UserWarning,
+                stacklevel=4,
+            )
+            key = ("random", self._model_class_name, _freeze_key(kwargs), seed, str(device))
+
+            def build():
+                with torch.random.fork_rng(devices=[]):
+                    torch.manual_seed(seed)
+                    module = model_class(**kwargs)
+                return _freeze(module, device, {"random_init": seed, "record": record.name})
+
+        else:
+            overrides = self._encoder_overrides(prepared)
+            key = (
+                "pretrained",
+                self._model_class_name,
+                _checkpoint_identity(source),
+                _freeze_key(overrides),
+                str(device),
+            )
+
+            def build():
+                module = model_class.from_pretrained(source, **overrides)
+                origin = getattr(module, "pretrained_source_", None) or {"path": source}
+                return _freeze(module, device, origin)
+
+        return _cache.get_or_build(key, build)
+
+    # ------------------------------------------------------------ input path
+
+    def _read(self, X):
+        """Validate ``X`` through the shared adapter (:func:`~skeegfm._inputs.read_eeg`)."""
+        return read_eeg(X, sfreq=self.sfreq, ch_names=self.ch_names, unit=self.unit)
+
+    def _check_input(self, eeg) -> None:
+        """Check new data against what was seen at fit (channel set and rate)."""
+        if len(eeg.ch_names) != self.n_features_in_:
+            raise ValueError(
+                f"X has {len(eeg.ch_names)} channels, but {type(self).__name__} was fitted "
+                f"on {self.n_features_in_} channels ({list(self.ch_names_in_)}). Pass the "
+                "channels used at fit (in any order), or refit."
+            )
+        check_same_channels(list(self.ch_names_in_), self.sfreq_in_, eeg)
+
+    def _prepare(self, eeg, record=None):
+        """Model-ready float32 data through :func:`~skeegfm._inputs.prepare_for_model`."""
+        n_times = self._fixed_n_times() if hasattr(self, "encoder_") else None
+        return prepare_for_model(
+            eeg,
+            self.record_ if record is None else record,
+            on_missing=self.on_missing,
+            on_unknown=self.on_unknown,
+            n_times=n_times,
+        )
+
+    def _fit_encoder(self, eeg):
+        """Resolve the checkpoint, load the encoder and record the input seen.
+
+        Called by ``fit`` after parameter validation; prepares only the first
+        epoch (to learn the model's channels and window), not the whole data.
+        """
+        record, source = self._resolve_checkpoint()
+        probe = prepare_for_model(
+            _first_epochs(eeg, 1), record, on_missing=self.on_missing, on_unknown=self.on_unknown
+        )
+        device = resolve_device(self.device)
+        frozen = self._frozen_encoder(record, source, probe, device)
+        self.record_ = record
+        self.encoder_ = frozen.module
+        self.encoder_hash_ = frozen.weights_hash
+        self.pretrained_source_ = dict(frozen.source)
+        self.device_ = str(device)
+        self.precision_ = resolve_precision(self.precision, device)
+        self.ch_names_in_ = np.asarray(eeg.ch_names, dtype=object)
+        self.sfreq_in_ = float(eeg.sfreq)
+        self.n_features_in_ = len(eeg.ch_names)
+        return probe
+
+    # ------------------------------------------------------------ running
+
+    def _autocast(self):
+        return autocast_context(self.device_, self.precision_)
+
+    def _batches(self, n_epochs: int, desc: str = ""):
+        """Slices of ``batch_size`` epochs, with a tqdm bar when ``verbose``."""
+        starts = range(0, n_epochs, int(self.batch_size))
+        if self.verbose:
+            from tqdm.auto import tqdm
+
+            starts = tqdm(starts, desc=desc or type(self).__name__, unit="batch")
+        for start in starts:
+            yield slice(start, min(start + int(self.batch_size), n_epochs))
+
+    # ------------------------------------------------------------ tags, pickling
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # EEG epochs are 3-D (n_epochs, n_chans, n_times) or mne.Epochs;
+        # scikit-learn's common checks, which feed 2-D data, do not apply.
+        tags.input_tags.two_d_array = False
+        tags.input_tags.three_d_array = True
+        tags.input_tags.allow_nan = False
+        tags.requires_fit = True
+        # Same weights, same input -> same output (frozen encoder in eval
+        # mode; random weights are drawn from random_state).
+        tags.non_deterministic = False
+        return tags
+
+    def __getstate__(self):
+        state = dict(super().__getstate__())
+        encoder = state.get("encoder_")
+        if isinstance(encoder, torch.nn.Module):
+            state["encoder_"] = _EncoderPayload(
+                encoder, state["encoder_hash_"], state.get("pretrained_source_", {})
+            )
+        return state
+
+    def __setstate__(self, state):
+        payload = state.get("encoder_")
+        if isinstance(payload, _EncoderPayload):
+            device = torch.device(state.get("device_", "cpu"))
+            if device.type == "cuda" and not torch.cuda.is_available():
+                warnings.warn(
+                    f"{type(self).__name__} was fitted on {device} but CUDA is not available "
+                    "here; its encoder runs on the CPU.",
+                    UserWarning,
+                    stacklevel=2,
+                )
+                device = torch.device("cpu")
+                state["device_"] = "cpu"
+                state["precision_"] = resolve_precision(state.get("precision", "auto"), device)
+            state["encoder_"] = payload.restore(device).module
+        super().__setstate__(state)
+
+
+def _check_choice(name, value, choices) -> None:
+    if not isinstance(value, str) or value not in choices:
+        raise ValueError(f"{name} must be one of {list(choices)}, got {value!r}.")
+
+
+def _first_epochs(eeg, n: int):
+    """The first ``n`` epochs of an :class:`~skeegfm._inputs.EEGInput` (a view)."""
+    return dataclasses.replace(eeg, data=eeg.data[:n])
+
+
+def _subset_epochs(eeg, index):
+    return dataclasses.replace(eeg, data=eeg.data[index])
+

@@ -1,0 +1,624 @@
+"""Frozen-embedding transformers: EEG epochs in, foundation-model features out.
+
+:class:`EEGDINOEmbedder`, :class:`EEGPTEmbedder` and :class:`CodeBrainEmbedder`
+run a pretrained encoder, frozen and in eval mode, over EEG epochs and pool
+its tokens into one feature vector per epoch, ready for any scikit-learn
+estimator (``make_pipeline(EEGPTEmbedder(), StandardScaler(),
+LogisticRegression())``). The input path (channels matched by name,
+resampling, re-referencing, scaling to the model's unit) is the shared
+adapter :mod:`skeegfm._inputs`; the shared estimator machinery (checkpoint
+resolution, process-wide encoder cache, devices, pickling) is
+:mod:`skeegfm._base`; the per-epoch embedding cache is
+:class:`skeegfm._cache.EmbeddingStore`.
+
+References
+----------
+.. [1] Wang, X. et al. (2025). EEG-DINO: Learning EEG Foundation Models via
+       Hierarchical Self-Distillation. MICCAI 2025.
+.. [2] Wang, G. et al. (2024). EEGPT: Pretrained transformer for universal
+       and reliable representation of EEG signals. NeurIPS 37.
+.. [3] Ma, J. et al. (2026). CodeBrain: Bridging Decoupled Tokenizer and
+       Multi-Scale Architecture for EEG Foundation Model. ICLR 2026.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+import torch
+from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
+from sklearn.utils.validation import check_is_fitted, check_memory
+
+from . import _cache
+from ._base import _BaseFoundationEstimator, _check_choice, _first_epochs, _subset_epochs
+
+__all__ = ["CodeBrainEmbedder", "EEGDINOEmbedder", "EEGPTEmbedder"]
+
+_DTYPES = ("float32", "float64")
+
+_COMMON_PARAMETERS = """\
+sfreq : float | None
+        Sampling rate (Hz) of array inputs; ``None`` for ``mne.Epochs``.
+    ch_names : list of str | None
+        Channel names of array inputs, one per channel; ``None`` for Epochs.
+        Channels are matched to the model by name (``"EEG Fp1-REF"``,
+        ``"FP1"`` and ``"fp1"`` are the same electrode), so their order does
+        not matter.
+    unit : {"V", "mV", "uV", "µV"}
+        Unit of array inputs (Epochs are always in volts).
+    on_missing : {"raise", "interpolate", "zero"}
+        For models with positional channel slots (EEG-DINO, CodeBrain): what
+        to do when some of the model's 19 channels are absent. Interpolation
+        needs Epochs with a montage.
+    on_unknown : {"raise", "drop"}
+        What to do with EEG channels outside the model's vocabulary.
+    batch_size : int
+        Epochs per forward pass.
+    device : str
+        ``"auto"`` (CUDA when available, else CPU), ``"cpu"``, ``"cuda"``,
+        ``"cuda:<index>"``.
+    precision : {"auto", "float32", "bfloat16"}
+        ``"auto"``: bfloat16 autocast on CUDA, float32 on the CPU.
+    memory : None | str | joblib.Memory
+        Where to cache embeddings, one file per epoch, keyed by the encoder's
+        weights and configuration, the preprocessing, the pooling, the
+        precision and the epoch's data. A cross-validation then runs the
+        encoder on each epoch once. ``None``: no caching.
+    dtype : {"float32", "float64"}
+        dtype of the output.
+    verbose : bool
+        Show a progress bar over batches.
+    random_state : int | numpy.random.RandomState | None
+        Seed of the random weights when ``checkpoint=None``; unused otherwise."""
+
+_COMMON_ATTRIBUTES = """\
+encoder_ : torch.nn.Module
+        The frozen encoder, in eval mode; shared with the estimator's clones
+        (never modify it).
+    encoder_hash_ : str
+        Hash of the encoder's weights (the embedding cache's key).
+    pretrained_source_ : dict
+        Where the weights came from (Hub id or path, revision, number of
+        tensors), or ``{"random_init": seed}``.
+    record_ : skeegfm._registry.ModelRecord
+        The input contract applied (sampling rate, unit, channels).
+    device_ : str
+        Device the encoder runs on.
+    precision_ : str
+        Resolved precision, ``"float32"`` or ``"bfloat16"``.
+    ch_names_in_ : ndarray of str, shape (n_features_in_,)
+        Channel names seen during fit, as recorded.
+    sfreq_in_ : float
+        Sampling rate (Hz) seen during fit.
+    n_features_in_ : int
+        Number of channels seen during fit.
+    n_features_out_ : int
+        Number of output features."""
+
+
+def _fill_doc(cls):
+    cls.__doc__ = cls.__doc__.replace("%(common_parameters)s", _COMMON_PARAMETERS).replace(
+        "%(common_attributes)s", _COMMON_ATTRIBUTES
+    )
+    return cls
+
+
+def _montage_digest(info):
+    """Electrode positions of an Epochs' info, for the cache key of interpolation."""
+    if info is None:
+        return None
+    return [[ch["ch_name"], np.round(ch["loc"][:3], 6).tolist()] for ch in info["chs"]]
+
+
+class _BaseEmbedder(_BaseFoundationEstimator):
+    """fit / transform of the frozen embedders; subclasses only pool.
+
+    A subclass sets ``_model_class_name``, ``_default_record`` and
+    ``_poolings`` and implements :meth:`_pool` (encoder features -> one
+    vector per epoch).
+    """
+
+    _poolings: tuple = ("mean",)
+
+    def _pool(self, features) -> torch.Tensor:
+        """``encoder(x, return_features=True)`` -> tensor (batch, n_features)."""
+        raise NotImplementedError
+
+    def _check_params(self) -> None:
+        self._check_common_params()
+        _check_choice("pooling", self.pooling, self._poolings)
+        _check_choice("dtype", self.dtype, _DTYPES)
+        check_memory(self.memory)
+
+    # ------------------------------------------------------------ estimator API
+
+    def fit(self, X, y=None):
+        """Load the encoder and record the channels and rate of ``X``.
+
+        Only the first epoch is run through the model (to learn the output
+        size); the encoder itself is not trained.
+
+        Parameters
+        ----------
+        X : mne.Epochs | list of mne.Epochs | ndarray of shape (n_epochs, n_chans, n_times)
+            EEG epochs. Arrays need ``sfreq`` and ``ch_names`` and are in
+            ``unit`` (volts by default).
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : object
+            The fitted embedder.
+
+        Raises
+        ------
+        ValueError
+            If a parameter is invalid, or ``X`` is empty, not 3-D, holds
+            NaN or inf, or has channels the model cannot take (see
+            ``on_missing`` and ``on_unknown``).
+        """
+        self._check_params()
+        eeg = self._read(X)
+        self._fit_encoder(eeg)
+        self.n_features_out_ = int(self._embed(_first_epochs(eeg, 1)).shape[1])
+        return self
+
+    def transform(self, X):
+        """Embed EEG epochs with the frozen encoder.
+
+        Parameters
+        ----------
+        X : mne.Epochs | list of mne.Epochs | ndarray of shape (n_epochs, n_chans, n_times)
+            EEG epochs with the channels (any order) and sampling rate seen
+            at fit.
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_epochs, n_features_out_)
+            Pooled encoder features, float32 (``dtype="float64"``: float64).
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            If called before ``fit``.
+        ValueError
+            If ``X`` is empty, not 3-D, holds NaN or inf, or has other
+            channels or another sampling rate than at fit.
+        """
+        check_is_fitted(self)
+        _check_choice("dtype", self.dtype, _DTYPES)
+        eeg = self._read(X)
+        self._check_input(eeg)
+        return self._embed(eeg).astype(self.dtype, copy=False)
+
+    @property
+    def _n_features_out(self):
+        # Read by ClassNamePrefixFeaturesOutMixin.get_feature_names_out.
+        return self.n_features_out_
+
+    # ------------------------------------------------------------ embedding
+
+    def _store(self, eeg):
+        """The embedding store for this input, or None without ``memory``."""
+        memory = check_memory(self.memory)
+        if memory.location is None:
+            return None
+        namespace = {
+            "format": 1,
+            "encoder": self._model_class_name,
+            "weights": self.encoder_hash_,
+            "config": _cache.stable_hash(self.encoder_._hub_config),
+            "record": self.record_.name,
+            "pooling": self.pooling,
+            "precision": self.precision_,
+            "device_type": torch.device(self.device_).type,
+            "on_missing": self.on_missing,
+            "on_unknown": self.on_unknown,
+            "ch_names": list(eeg.ch_names),
+            "ch_types": list(eeg.ch_types),
+            "sfreq": float(eeg.sfreq),
+        }
+        if self.on_missing == "interpolate":
+            namespace["positions"] = _montage_digest(eeg.info)
+        return _cache.EmbeddingStore(memory.location, namespace)
+
+    def _embed(self, eeg) -> np.ndarray:
+        """Embeddings (float32) of every epoch of ``eeg``, through the store."""
+        store = self._store(eeg)
+        if store is None:
+            return self._embed_prepared(self._prepare(eeg).data)
+        keys = store.keys(eeg.data)
+        found = store.load(keys)
+        todo = {}  # key -> first position, each distinct epoch once
+        for i, key in enumerate(keys):
+            if i not in found and key not in todo:
+                todo[key] = i
+        computed = {}
+        if todo:
+            index = np.fromiter(todo.values(), dtype=np.intp, count=len(todo))
+            new = self._embed_prepared(self._prepare(_subset_epochs(eeg, index)).data)
+            store.save(list(todo), new)
+            computed = dict(zip(todo, new))
+        return np.stack([found[i] if i in found else computed[key] for i, key in enumerate(keys)])
+
+    def _embed_prepared(self, data: np.ndarray) -> np.ndarray:
+        """Run the frozen encoder over model-ready data (n_epochs, n_chans, n_times)."""
+        if not data.flags.writeable:
+            data = data.copy()  # torch.from_numpy needs a writable array
+        encoder = self.encoder_
+        device = torch.device(self.device_)
+        out = None
+        with torch.inference_mode(), self._autocast():
+            for batch in self._batches(len(data)):
+                x = torch.from_numpy(data[batch]).to(device, non_blocking=True)
+                pooled = self._pool(encoder(x, return_features=True)).float()
+                if out is None:
+                    out = np.empty((len(data), pooled.shape[1]), dtype=np.float32)
+                out[batch] = pooled.cpu().numpy()
+        return out
+
+
+def _embedder_tags(tags, dtype):
+    tags.target_tags.required = False
+    tags.transformer_tags.preserves_dtype = [dtype] if dtype in _DTYPES else []
+    return tags
+
+
+@_fill_doc
+class EEGDINOEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseEmbedder):
+    """Frozen EEG-DINO embeddings of EEG epochs.
+
+    EEG-DINO [1]_ is a ViT-style encoder pretrained by hierarchical
+    self-distillation on the TUEG corpus: 19 channels of the 10-20 montage at
+    200 Hz, in microvolts / 100, one token per channel and 1 s patch. Inputs
+    are put in that form (channels by name into the model's 19 slots,
+    resampled, scaled, zero-padded to whole seconds) before the frozen
+    encoder runs.
+
+    Parameters
+    ----------
+    checkpoint : str | os.PathLike | None
+        Registry name (``"eegdino-small"``, ``"eegdino-medium"``), Hub id,
+        or local path (a directory written by ``save_pretrained``, or the
+        authors' checkpoint file). The checkpoint decides the size (small:
+        D=200, medium: D=512). ``None``: the released small architecture
+        with random weights drawn from ``random_state`` (a baseline; warns).
+    pooling : {"mean", "cls", "mean+cls"}
+        ``"mean"``: mean of the patch tokens (D features); ``"cls"``: the
+        global token (D); ``"mean+cls"``: both, concatenated (2D).
+    %(common_parameters)s
+
+    Attributes
+    ----------
+    %(common_attributes)s
+
+    See Also
+    --------
+    EEGPTEmbedder, CodeBrainEmbedder
+
+    Notes
+    -----
+    Input: ``mne.Epochs``, the list of one-epoch Epochs of scikit-learn's
+    splitters, or an array of shape (n_epochs, n_chans, n_times); output:
+    ndarray of shape (n_epochs, n_features_out_). The released weights'
+    licence is not stated (see the model card). scikit-learn's common checks
+    feed 2-D data and do not apply; ``tests/test_sklearn_compliance.py`` runs
+    their intent on 3-D EEG.
+
+    References
+    ----------
+    .. [1] Wang, X. et al. (2025). EEG-DINO: Learning EEG Foundation Models via
+           Hierarchical Self-Distillation. MICCAI 2025.
+
+    Examples
+    --------
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> pipe = make_pipeline(EEGDINOEmbedder(), LogisticRegression())  # doctest: +SKIP
+    >>> pipe.fit(epochs, y).score(epochs_test, y_test)  # doctest: +SKIP
+    """
+
+    _model_class_name = "EEGDINO"
+    _default_record = "eegdino-small"
+    _poolings = ("mean", "cls", "mean+cls")
+
+    def __init__(
+        self,
+        checkpoint="braindecode/eegdino-small-pretrained",
+        *,
+        pooling="mean",
+        sfreq=None,
+        ch_names=None,
+        unit="V",
+        on_missing="raise",
+        on_unknown="raise",
+        batch_size=32,
+        device="auto",
+        precision="auto",
+        memory=None,
+        dtype="float32",
+        verbose=False,
+        random_state=None,
+    ):
+        self.checkpoint = checkpoint
+        self.pooling = pooling
+        self.sfreq = sfreq
+        self.ch_names = ch_names
+        self.unit = unit
+        self.on_missing = on_missing
+        self.on_unknown = on_unknown
+        self.batch_size = batch_size
+        self.device = device
+        self.precision = precision
+        self.memory = memory
+        self.dtype = dtype
+        self.verbose = verbose
+        self.random_state = random_state
+
+    def _encoder_overrides(self, prepared):
+        return {"return_encoder_output": True}  # no classification head
+
+    def _random_init_kwargs(self, record, prepared):
+        n_chans, n_times = prepared.data.shape[1:]
+        return dict(
+            record.preset,
+            n_chans=n_chans,
+            n_times=n_times,
+            sfreq=record.sfreq,
+            return_encoder_output=True,
+        )
+
+    def _pool(self, features):
+        tokens, cls_token = features["features"], features["cls_token"]
+        if self.pooling == "mean":
+            return tokens.mean(dim=1)
+        if self.pooling == "cls":
+            return cls_token
+        return torch.cat((tokens.mean(dim=1), cls_token), dim=1)
+
+    def __sklearn_tags__(self):
+        return _embedder_tags(super().__sklearn_tags__(), self.dtype)
+
+
+@_fill_doc
+class EEGPTEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseEmbedder):
+    """Frozen EEGPT embeddings of EEG epochs.
+
+    EEGPT [1]_ is a channel-wise patch transformer pretrained on 58 channels
+    at 256 Hz, average-referenced, in millivolts, with 64-sample patches; a
+    learned embedding per channel name lets it take any subset of its
+    62-name vocabulary in any order. The encoder is built for the data seen at
+    fit: its channels (looked up by name; no channel projection, whose random
+    initialisation would make frozen features meaningless) and its window.
+
+    Parameters
+    ----------
+    checkpoint : str | os.PathLike | None
+        Registry name (``"eegpt"``), Hub id, or local path (a directory
+        written by ``save_pretrained``, or the authors' Lightning checkpoint).
+        ``None``: the released architecture with random weights drawn from
+        ``random_state`` (a baseline; warns).
+    pooling : {"mean", "flatten"}
+        ``"mean"``: the 4 summary tokens (512 each) averaged over time
+        patches, 2048 features; ``"flatten"``: every patch's summary tokens,
+        n_patches x 2048 features.
+    patch_stride : int | None
+        Samples between patch starts. ``None``: non-overlapping 64-sample
+        patches, the pretraining geometry (the original probes of some tasks
+        used 32).
+    %(common_parameters)s
+
+    Attributes
+    ----------
+    %(common_attributes)s
+
+    See Also
+    --------
+    EEGDINOEmbedder, CodeBrainEmbedder
+
+    Notes
+    -----
+    Input: ``mne.Epochs``, the list of one-epoch Epochs of scikit-learn's
+    splitters, or an array of shape (n_epochs, n_chans, n_times); output:
+    ndarray of shape (n_epochs, n_features_out_). New data must have the
+    window length seen at fit (the patch layout is fixed). The released
+    weights' licence is not stated (see the model card).
+
+    References
+    ----------
+    .. [1] Wang, G. et al. (2024). EEGPT: Pretrained transformer for universal
+           and reliable representation of EEG signals. NeurIPS 37.
+
+    Examples
+    --------
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> pipe = make_pipeline(EEGPTEmbedder(), LogisticRegression())  # doctest: +SKIP
+    >>> pipe.fit(epochs, y).score(epochs_test, y_test)  # doctest: +SKIP
+    """
+
+    _model_class_name = "EEGPT"
+    _default_record = "eegpt"
+    _poolings = ("mean", "flatten")
+
+    def __init__(
+        self,
+        checkpoint="braindecode/eegpt-pretrained",
+        *,
+        pooling="mean",
+        patch_stride=None,
+        sfreq=None,
+        ch_names=None,
+        unit="V",
+        on_missing="raise",
+        on_unknown="raise",
+        batch_size=32,
+        device="auto",
+        precision="auto",
+        memory=None,
+        dtype="float32",
+        verbose=False,
+        random_state=None,
+    ):
+        self.checkpoint = checkpoint
+        self.pooling = pooling
+        self.patch_stride = patch_stride
+        self.sfreq = sfreq
+        self.ch_names = ch_names
+        self.unit = unit
+        self.on_missing = on_missing
+        self.on_unknown = on_unknown
+        self.batch_size = batch_size
+        self.device = device
+        self.precision = precision
+        self.memory = memory
+        self.dtype = dtype
+        self.verbose = verbose
+        self.random_state = random_state
+
+    def _check_params(self):
+        super()._check_params()
+        stride = self.patch_stride
+        if stride is not None and (
+            not isinstance(stride, numbers.Integral) or isinstance(stride, bool) or stride < 1
+        ):
+            raise ValueError(f"patch_stride must be None or a positive integer, got {stride!r}.")
+
+    def _encoder_overrides(self, prepared):
+        return {
+            "chs_info": [{"ch_name": name} for name in prepared.ch_names],
+            "n_times": int(prepared.data.shape[-1]),
+            "sfreq": float(prepared.sfreq),
+            "patch_stride": self.patch_stride,
+            "chan_proj_type": "none",
+            "return_encoder_output": True,
+        }
+
+    def _random_init_kwargs(self, record, prepared):
+        return dict(record.preset, **self._encoder_overrides(prepared))
+
+    def _fixed_n_times(self):
+        return int(self.encoder_.n_times)
+
+    def _pool(self, features):
+        tokens = features["features"]  # (batch, n_patches, embed_num * embed_dim)
+        if self.pooling == "mean":
+            return tokens.mean(dim=1)
+        return tokens.flatten(1)
+
+    def __sklearn_tags__(self):
+        return _embedder_tags(super().__sklearn_tags__(), self.dtype)
+
+
+@_fill_doc
+class CodeBrainEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseEmbedder):
+    """Frozen CodeBrain embeddings of EEG epochs.
+
+    CodeBrain [1]_ is a multi-scale state-space backbone pretrained (masked
+    token prediction) on the TUEG corpus: 19 channels of the 10-20 montage at
+    200 Hz, presumably in microvolts / 100, one token per channel and 1 s
+    patch. It has no channel embedding: spatial information comes from a
+    convolution over the channel axis, so channels are put in the model's
+    order. Windows are trimmed to whole seconds (with a warning).
+
+    Parameters
+    ----------
+    checkpoint : str | os.PathLike | None
+        Registry name (``"codebrain"``), Hub id, or local path (a directory
+        written by ``save_pretrained``, or the authors' checkpoint file).
+        ``None``: the released architecture with random weights drawn from
+        ``random_state`` (a baseline; warns).
+    pooling : {"mean", "channel"}
+        ``"mean"``: mean over channels and patches, 200 features;
+        ``"channel"``: mean over patches per channel, 19 x 200 features
+        (channel-major, in the model's channel order).
+    %(common_parameters)s
+
+    Attributes
+    ----------
+    %(common_attributes)s
+
+    See Also
+    --------
+    EEGDINOEmbedder, EEGPTEmbedder
+
+    Notes
+    -----
+    Input: ``mne.Epochs``, the list of one-epoch Epochs of scikit-learn's
+    splitters, or an array of shape (n_epochs, n_chans, n_times); output:
+    ndarray of shape (n_epochs, n_features_out_). The released weights'
+    licence is not stated (see the model card).
+
+    References
+    ----------
+    .. [1] Ma, J. et al. (2026). CodeBrain: Bridging Decoupled Tokenizer and
+           Multi-Scale Architecture for EEG Foundation Model. ICLR 2026.
+
+    Examples
+    --------
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> pipe = make_pipeline(CodeBrainEmbedder(), LogisticRegression())  # doctest: +SKIP
+    >>> pipe.fit(epochs, y).score(epochs_test, y_test)  # doctest: +SKIP
+    """
+
+    _model_class_name = "CodeBrain"
+    _default_record = "codebrain"
+    _poolings = ("mean", "channel")
+
+    def __init__(
+        self,
+        checkpoint="braindecode/codebrain-pretrained",
+        *,
+        pooling="mean",
+        sfreq=None,
+        ch_names=None,
+        unit="V",
+        on_missing="raise",
+        on_unknown="raise",
+        batch_size=32,
+        device="auto",
+        precision="auto",
+        memory=None,
+        dtype="float32",
+        verbose=False,
+        random_state=None,
+    ):
+        self.checkpoint = checkpoint
+        self.pooling = pooling
+        self.sfreq = sfreq
+        self.ch_names = ch_names
+        self.unit = unit
+        self.on_missing = on_missing
+        self.on_unknown = on_unknown
+        self.batch_size = batch_size
+        self.device = device
+        self.precision = precision
+        self.memory = memory
+        self.dtype = dtype
+        self.verbose = verbose
+        self.random_state = random_state
+
+    def _encoder_overrides(self, prepared):
+        return {"return_encoder_output": True}  # no classification head
+
+    def _random_init_kwargs(self, record, prepared):
+        n_chans, n_times = prepared.data.shape[1:]
+        return dict(
+            record.preset,
+            n_chans=n_chans,
+            n_times=n_times,
+            sfreq=record.sfreq,
+            return_encoder_output=True,
+        )
+
+    def _pool(self, features):
+        tokens = features["features"]  # (batch, n_chans, n_patches, 200)
+        if self.pooling == "mean":
+            return tokens.mean(dim=(1, 2))
+        return tokens.mean(dim=2).flatten(1)
+
+    def __sklearn_tags__(self):
+        return _embedder_tags(super().__sklearn_tags__(), self.dtype)
