@@ -675,6 +675,15 @@ def prepare(
     -------
     prepared : PreparedInput
         float32 data of shape (n_epochs, n_model_chans, n_model_times).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skeegfm._registry import get_record
+    >>> X = np.zeros((2, 3, 1000))  # volts: 2 epochs of 4 s at 250 Hz
+    >>> out = prepare(X, get_record("eegpt"), sfreq=250, ch_names=["O2", "EEG Fp1", "Cz"])
+    >>> out.data.shape, out.data.dtype, out.ch_names
+    ((2, 3, 1024), dtype('float32'), ['FP1', 'CZ', 'O2'])
     """
     eeg = read_eeg(X, sfreq=sfreq, ch_names=ch_names, unit=unit)
     return prepare_for_model(

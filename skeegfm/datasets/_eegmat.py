@@ -69,9 +69,9 @@ def load_eegmat(*, return_X_y=False, verbose=None):
     Examples
     --------
     >>> from skeegfm.datasets import load_eegmat
-    >>> epochs, y, groups = load_eegmat(return_X_y=True)
-    >>> epochs.get_data().shape
-    (192, 19, 1000)
+    >>> epochs, y, groups = load_eegmat(return_X_y=True, verbose=False)
+    >>> epochs.get_data().shape, y.shape, groups[0]
+    ((192, 19, 1000), (192,), 'Subject00')
     """
     with as_file(files(__package__) / "data" / _FNAME) as path:
         epochs = mne.read_epochs(path, preload=True, verbose=verbose)
