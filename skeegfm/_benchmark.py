@@ -23,6 +23,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -131,11 +132,11 @@ def hub_reachable(timeout=3.0):
     return True
 
 
-def _cached_snapshot(repo_id, revision=None):
+def _cached_snapshot(repo_id, revision=None, cache_dir=None):
     """Local snapshot directory of ``repo_id`` holding a config and weights, or None."""
     from huggingface_hub import try_to_load_from_cache
 
-    config = try_to_load_from_cache(repo_id, "config.json", revision=revision)
+    config = try_to_load_from_cache(repo_id, "config.json", cache_dir=cache_dir, revision=revision)
     if not isinstance(config, str):
         return None
     snapshot = Path(config).parent
@@ -144,15 +145,16 @@ def _cached_snapshot(repo_id, revision=None):
     return None
 
 
-def _download_snapshot(repo_id, revision=None):
+def _download_snapshot(repo_id, revision=None, cache_dir=None):
     """Download config and weights of ``repo_id``; return the snapshot directory."""
     from huggingface_hub import hf_hub_download
     from huggingface_hub.errors import EntryNotFoundError
 
-    config = hf_hub_download(repo_id, "config.json", revision=revision, etag_timeout=5)
+    kwargs = dict(revision=revision, cache_dir=cache_dir, etag_timeout=5)
+    config = hf_hub_download(repo_id, "config.json", **kwargs)
     for name in _WEIGHT_FILES:
         try:
-            hf_hub_download(repo_id, name, revision=revision, etag_timeout=5)
+            hf_hub_download(repo_id, name, **kwargs)
         except EntryNotFoundError:
             continue
         return Path(config).parent
@@ -163,7 +165,9 @@ def _random_spec(name, note=None):
     return WeightsSpec(model=name, checkpoint=None, kind="random", label="random", note=note)
 
 
-def resolve_weights(models, weights="pretrained", checkpoints=None, *, probe_timeout=3.0):
+def resolve_weights(
+    models, weights="pretrained", checkpoints=None, *, probe_timeout=3.0, cache_dir=None
+):
     """Decide where each encoder's weights come from, without long waits.
 
     Parameters
@@ -176,6 +180,9 @@ def resolve_weights(models, weights="pretrained", checkpoints=None, *, probe_tim
         ``{model: path or Hub id}`` overrides, per model.
     probe_timeout : float
         Seconds to wait for the Hub before declaring it unreachable.
+    cache_dir : str | path-like | None
+        Hugging Face Hub cache folder (default: huggingface_hub's, i.e.
+        ``HF_HUB_CACHE`` or ``~/.cache/huggingface/hub``).
 
     Returns
     -------
@@ -226,7 +233,7 @@ def resolve_weights(models, weights="pretrained", checkpoints=None, *, probe_tim
             continue
         else:
             repo_id = record.hub_id
-        snapshot = _cached_snapshot(repo_id, revision)
+        snapshot = _cached_snapshot(repo_id, revision, cache_dir)
         if snapshot is None:
             if reachable is None:
                 reachable = hub_reachable(probe_timeout)
@@ -238,7 +245,7 @@ def resolve_weights(models, weights="pretrained", checkpoints=None, *, probe_tim
                 )
                 continue
             try:
-                snapshot = _download_snapshot(repo_id, revision)
+                snapshot = _download_snapshot(repo_id, revision, cache_dir)
             except Exception as exc:  # noqa: BLE001 - any download failure -> random, said once
                 first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
                 specs[name] = _random_spec(
@@ -414,16 +421,24 @@ def _cross_validate(features, data, cv):
 
 
 def _make_embedder(spec, *, device, batch_size, random_state, verbose, **params):
-    """The embedder of ``spec.model``, loading ``spec.checkpoint`` (None: random).
+    """The embedder of ``spec.model``, loading ``spec.checkpoint``.
 
-    ``params`` are further embedder parameters (e.g. ``on_missing``).
+    ``params`` are further embedder parameters (e.g. ``on_missing``). A
+    random spec gives ``checkpoint=None``: the embedder then builds the
+    released architecture with weights drawn from ``random_state``.
     """
     from . import embedders
 
     record = get_record(spec.model)
     cls = getattr(embedders, _EMBEDDER_CLASSES[record.model])
+    if spec.kind == "random" and cls._default_record != record.name:
+        # checkpoint=None builds the family's default size; other sizes
+        # (eegdino-medium) are saved once with random weights and loaded.
+        checkpoint = str(_random_checkpoint(record, random_state))
+    else:
+        checkpoint = None if spec.kind == "random" else spec.checkpoint
     return cls(
-        checkpoint=_embedder_checkpoint(spec),
+        checkpoint=checkpoint,
         device=device,
         batch_size=batch_size,
         random_state=random_state,
@@ -432,11 +447,24 @@ def _make_embedder(spec, *, device, batch_size, random_state, verbose, **params)
     )
 
 
-def _embedder_checkpoint(spec):
-    """The ``checkpoint`` argument of the embedder for ``spec``."""
-    if spec.kind == "random":
-        return f"{spec.model}:random"
-    return spec.checkpoint
+def _random_checkpoint(record, random_state):
+    """A directory holding ``record``'s architecture with random weights."""
+    import tempfile
+
+    import torch
+
+    from . import models
+
+    directory = Path(tempfile.gettempdir()) / f"skeegfm-random-{record.name}-{random_state}"
+    if not (directory / "config.json").exists():
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(int(random_state))
+            module = getattr(models, record.model)(
+                **record.preset, n_chans=len(record.ch_names), n_times=int(5 * record.sfreq),
+                sfreq=record.sfreq, return_encoder_output=True,
+            )
+        module.save_pretrained(directory)
+    return directory
 
 
 def _device_of(embedder, device):
@@ -474,6 +502,7 @@ def run_benchmark(
     random_state=0,
     progress=True,
     probe_timeout=3.0,
+    cache_dir=None,
 ):
     """Cross-validate linear probes of frozen encoders and a classical baseline.
 
@@ -511,6 +540,8 @@ def run_benchmark(
         Show progress bars and notices on stderr.
     probe_timeout : float
         Seconds to wait for the Hub before treating it as unreachable.
+    cache_dir : str | path-like | None
+        Hugging Face Hub cache folder (default: huggingface_hub's).
 
     Returns
     -------
@@ -529,7 +560,9 @@ def run_benchmark(
     from ._baseline import LogBandPower
 
     out_dir = Path(output_dir)
-    specs = resolve_weights(models, weights, checkpoints, probe_timeout=probe_timeout)
+    specs = resolve_weights(
+        models, weights, checkpoints, probe_timeout=probe_timeout, cache_dir=cache_dir
+    )
     for spec in specs.values():
         if spec.note:
             _say(f"skeegfm: {spec.note}")
@@ -553,7 +586,11 @@ def run_benchmark(
         embedder = _make_embedder(
             spec, device=device, batch_size=batch_size, random_state=random_state, verbose=progress
         )
-        embedder.fit(bench.epochs)
+        with warnings.catch_warnings():
+            # Random weights were announced in one line above.
+            warnings.filterwarnings("ignore", message="checkpoint=None", category=UserWarning)
+            embedder.set_params(verbose=False).fit(bench.epochs)
+        embedder.set_params(verbose=progress)
         start = time.perf_counter()
         embeddings = embedder.transform(bench.epochs)
         seconds = time.perf_counter() - start
