@@ -1,0 +1,374 @@
+"""CodeBrain: parity with the golden fixtures, key layout, original-key loading,
+input-length rules, dtypes, head handling and the cached evaluation path."""
+
+from __future__ import annotations
+
+import re
+import warnings
+
+import pytest
+import torch
+from _weights import FIXTURES, fill_state_dict, load_case, load_manifest
+
+from skeegfm.models.codebrain import CodeBrain, _looks_like_original, convert_codebrain_checkpoint
+
+MANIFEST = load_manifest()
+CASES = sorted(name for name, entry in MANIFEST.items() if entry["model"] == "CodeBrain")
+RTOL = ATOL = 1e-4
+
+# a small configuration for the behavioural tests (emb_dim stays 200: the patch embedding is fixed)
+TINY = dict(
+    n_chans=4,
+    n_times=600,
+    n_outputs=3,
+    res_channels=16,
+    skip_channels=12,
+    out_channels=8,
+    num_res_layers=2,
+    s4_lmax=12,
+    pos_kernel=(3, 3),
+    codebook_size_t=32,
+    codebook_size_f=24,
+)
+
+_BUILT: dict = {}
+
+
+def _buffers(case):
+    tensors = load_case(case)
+    return {k[len("buffer.") :]: v for k, v in tensors.items() if k.startswith("buffer.")}
+
+
+def _fixture_model(case):
+    """Model of ``case`` with the fixture weights and buffers, in eval mode
+    (built once per test session: the default case holds a 91 M head)."""
+    if case not in _BUILT:
+        torch.manual_seed(0)
+        model = CodeBrain(**MANIFEST[case]["kwargs"]).eval()
+        model.load_state_dict(fill_state_dict(model, _buffers(case)))
+        _BUILT[case] = model
+    return _BUILT[case]
+
+
+def _tiny(seed=0, **overrides):
+    torch.manual_seed(seed)
+    return CodeBrain(**{**TINY, **overrides}).eval()
+
+
+def _upstream_name(key):
+    """Our key -> the authors' original name (inverse of MODELS.md 3.7)."""
+    key = key.replace(".sgconv.", ".S41.").replace(".rms_norm.", ".sn.")
+    key = re.sub(r"\.skip_weight$", ".D", key)
+    key = re.sub(r"\.kernel_list\.(\d+)$", r".kernel_list.\1.kernel", key)
+    key = key.replace(".parametrizations.weight.original0", ".weight_g")
+    key = key.replace(".parametrizations.weight.original1", ".weight_v")
+    return "module." + key
+
+
+# ----------------------------------------------------------------------------- fixtures
+@pytest.mark.parametrize("case", CASES)
+def test_state_dict_keys_and_shapes_match_manifest(case):
+    model = _fixture_model(case)
+    got = [(k, list(v.shape), str(v.dtype).replace("torch.", "")) for k, v in model.state_dict().items()]
+    expected = [(k, list(shape), dtype) for k, shape, dtype, _ in MANIFEST[case]["state_dict"]]
+    assert got == expected
+    params = {k for k, _ in model.named_parameters()}
+    kinds = {k: kind for k, _, _, kind in MANIFEST[case]["state_dict"]}
+    assert {k for k, kind in kinds.items() if kind == "param"} == params
+
+
+def test_keys_file_matches_default_model():
+    lines = (FIXTURES / "keys" / "keys_codebrain.txt").read_text().splitlines()
+    listed = [line.split("\t")[0] for line in lines if line and not line.startswith("#")]
+    assert listed == [k for k, *_ in MANIFEST["codebrain_default_19x6000"]["state_dict"]]
+
+
+@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("fast", [True, False], ids=["cached", "plain"])
+def test_parity_with_fixtures(case, fast):
+    model = _fixture_model(case)
+    expected = load_case(case)
+    model.fast_inference = fast
+    try:
+        with torch.inference_mode():
+            logits = model(expected["input"])
+            features = model(expected["input"], return_features=True)
+    finally:
+        model.fast_inference = True
+    torch.testing.assert_close(logits, expected["logits"], rtol=RTOL, atol=ATOL)
+    torch.testing.assert_close(features["features"], expected["features.features"], rtol=RTOL, atol=ATOL)
+    assert features["cls_token"] is None
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_kernel_norm_is_computed_lazily_like_the_reference(case):
+    # kernel_norm depends on the kernels only: build without the (large) head
+    kwargs = {**MANIFEST[case]["kwargs"], "return_encoder_output": True}
+    model = CodeBrain(**kwargs).eval()
+    model.load_state_dict(fill_state_dict(model))  # buffers as initialised: flag False
+    flags = [k for k in model.state_dict() if k.endswith("kernel_norm_initialized")]
+    assert flags and not any(bool(model.state_dict()[k]) for k in flags)
+    x = load_case(case)["input"][:1, :, :400]
+    with torch.inference_mode():
+        model(x)
+    state = model.state_dict()
+    for key, value in _buffers(case).items():
+        if key.endswith("kernel_norm"):
+            torch.testing.assert_close(state[key], value, rtol=1e-5, atol=1e-6)
+            assert not state[key].is_inference()
+        elif key.endswith("kernel_norm_initialized"):
+            assert bool(state[key]) and bool(value)
+
+
+def test_model_first_called_in_inference_mode_can_still_train():
+    model = _tiny()
+    x = torch.randn(2, 4, 600)
+    with torch.inference_mode():
+        model(x)
+    model.train()
+    loss = model(x).square().mean()
+    loss.backward()
+    assert model.residual_layer.residual_blocks[0].sgconv.kernel_list[0].grad is not None
+
+
+# ----------------------------------------------------------------------------- original key names
+def test_original_names_round_trip_and_load_strictly():
+    model = CodeBrain(n_chans=19, n_times=6000, return_encoder_output=True)
+    ours = model.state_dict()
+    upstream = {_upstream_name(k): v for k, v in ours.items()}
+    lines = (FIXTURES / "keys" / "keys_codebrain_upstream_names.txt").read_text().splitlines()
+    listed = [line.split("\t")[0] for line in lines if line and not line.startswith("#")]
+    assert sorted(upstream) == sorted(listed)
+    assert _looks_like_original(upstream) and not _looks_like_original(ours)
+    fresh = CodeBrain(n_chans=19, n_times=6000, return_encoder_output=True)
+    fresh.load_state_dict(upstream, strict=True)
+    for key, value in fresh.state_dict().items():
+        assert torch.equal(value, ours[key]), key
+    # the lowercase ".s41." spelling is accepted too
+    lower = {k.replace(".S41.", ".s41."): v for k, v in upstream.items()}
+    assert set(CodeBrain._remap_state_dict(lower)) == set(ours)
+
+
+def test_missing_key_after_remap_is_an_error():
+    model = _tiny(return_encoder_output=True)
+    upstream = {_upstream_name(k): v for k, v in model.state_dict().items()}
+    dropped = "module.residual_layer.residual_blocks.1.S41.kernel_list.3.kernel"
+    del upstream[dropped]
+    with pytest.raises(RuntimeError, match=r"residual_blocks\.1\.sgconv\.kernel_list\.3"):
+        _tiny(seed=1, return_encoder_output=True).load_state_dict(upstream)
+    # non-strict loading reports it
+    result = _tiny(seed=1, return_encoder_output=True).load_state_dict(upstream, strict=False)
+    assert result.missing_keys == ["residual_layer.residual_blocks.1.sgconv.kernel_list.3"]
+
+
+def test_convert_codebrain_checkpoint(tmp_path):
+    model = _tiny()
+    upstream = {_upstream_name(k): v for k, v in model.state_dict().items() if not k.startswith("final_layer.")}
+    converted = convert_codebrain_checkpoint(upstream)
+    expected = {k for k in model.state_dict() if not k.startswith(("final_layer.", "lm_head_t.", "lm_head_f."))}
+    assert set(converted) == expected
+    path = tmp_path / "CodeBrain.pth"
+    torch.save(upstream, path)
+    from_file = convert_codebrain_checkpoint(path)
+    assert set(from_file) == expected
+    fresh = _tiny(seed=3)
+    result = fresh.load_state_dict(from_file, strict=False)
+    assert all(k.startswith(("final_layer.", "lm_head_")) for k in result.missing_keys)
+    with pytest.raises(TypeError, match="state_dict"):
+        convert_codebrain_checkpoint({"a": 1})
+
+
+def test_hub_hooks():
+    assert CodeBrain._head_prefixes == ("final_layer.",)
+    assert CodeBrain._pretraining_only_prefixes == ("lm_head_t.", "lm_head_f.")
+    assert _tiny()._pretraining_only_prefixes == ("lm_head_t.", "lm_head_f.")
+    assert _tiny(pretrain_mode=True)._pretraining_only_prefixes == ()
+
+
+# ----------------------------------------------------------------------------- input rules
+def test_trailing_samples_are_trimmed_with_a_warning():
+    model = _tiny()
+    x = torch.randn(2, 4, 650)
+    with pytest.warns(UserWarning, match="last 50 of 650 samples"):
+        out = model(x, return_features=True)["features"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ref = model(x[..., :600].clone(), return_features=True)["features"]
+    torch.testing.assert_close(out, ref)
+
+
+def test_shorter_than_one_patch_raises():
+    model = _tiny()
+    with pytest.raises(ValueError, match="fewer than one patch"):
+        model(torch.randn(1, 4, 150))
+    with pytest.raises(ValueError, match="shorter than one patch"):
+        CodeBrain(n_chans=4, n_times=100, n_outputs=2)
+    with pytest.raises(ValueError, match=r"\(batch, n_chans, n_times\)"):
+        model(torch.randn(4, 600))
+
+
+def test_head_geometry_mismatch_raises_but_features_work():
+    model = _tiny()
+    x = torch.randn(1, 4, 800)
+    with pytest.raises(ValueError, match="head was built for 4 channels x 3 patches"):
+        model(x)
+    assert model(x, return_features=True)["features"].shape == (1, 4, 4, 8)
+
+
+def test_caller_data_is_not_modified():
+    model = _tiny()
+    x = torch.randn(2, 4, 600)
+    before = x.clone()
+    with torch.inference_mode():
+        model(x)
+    model(x, mask=torch.ones(2, 4, 3))
+    assert torch.equal(x, before)
+
+
+# ----------------------------------------------------------------------------- dtypes
+@pytest.mark.parametrize("fast", [True, False], ids=["cached", "plain"])
+def test_float64(fast):
+    model = _tiny()
+    model.fast_inference = fast
+    x = torch.randn(2, 4, 600)
+    with torch.inference_mode():
+        ref = model(x)
+        from_double_input = model(x.double())  # cast to the model's dtype
+        model.double()
+        double = model(x.double())
+    assert from_double_input.dtype == torch.float32
+    assert double.dtype == torch.float64
+    torch.testing.assert_close(double.float(), ref, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("fast", [True, False], ids=["cached", "plain"])
+def test_bfloat16_autocast_and_bfloat16_model(fast):
+    model = _tiny()
+    model.fast_inference = fast
+    x = torch.randn(2, 4, 600)
+    with torch.inference_mode():
+        ref = model(x, return_features=True)["features"]
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            auto = model(x, return_features=True)["features"]
+        model.bfloat16()
+        pure = model(x.bfloat16(), return_features=True)["features"]
+    for out in (auto, pure):
+        assert torch.isfinite(out.float()).all()
+        # LayerNorm'd features of unit scale: bf16 keeps about 2-3 digits
+        assert (out.float() - ref).abs().mean() < 0.05
+
+
+# ----------------------------------------------------------------------------- heads and modes
+def test_reset_head():
+    model = _tiny()
+    model.reset_head(5)
+    assert model.final_layer[7].out_features == 5
+    assert model.n_outputs == 5 and model._hub_config["n_outputs"] == 5
+    assert model(torch.randn(2, 4, 600)).shape == (2, 5)
+    encoder = _tiny(return_encoder_output=True)
+    encoder.reset_head(2)
+    assert encoder._hub_config["return_encoder_output"] is False
+    assert encoder(torch.randn(1, 4, 600)).shape == (1, 2)
+    with pytest.raises(ValueError, match="positive integer"):
+        model.reset_head(0)
+
+
+def test_return_encoder_output():
+    model = _tiny(return_encoder_output=True)
+    assert isinstance(model.final_layer, torch.nn.Identity)
+    assert model._hub_config["return_encoder_output"] is True
+    assert not any(k.startswith("final_layer.") for k in model.state_dict())
+    x = torch.randn(3, 4, 600)
+    with torch.inference_mode():
+        pooled = model(x)
+        feats = model(x, return_features=True)["features"]
+    assert pooled.shape == (3, 8)
+    torch.testing.assert_close(pooled, feats.mean(dim=(1, 2)))
+    # no head, so neither n_outputs nor n_times is needed
+    CodeBrain(n_chans=4, return_encoder_output=True, **{k: TINY[k] for k in ("res_channels", "out_channels")})
+    with pytest.raises(ValueError, match="needs n_outputs"):
+        CodeBrain(n_chans=4, n_times=600)
+
+
+def test_pretrain_mode_and_mask():
+    model = _tiny(pretrain_mode=True)
+    x = torch.randn(2, 4, 600)
+    mask = torch.zeros(2, 4, 3)
+    mask[0, 1, 2] = mask[1, 3, 0] = 1
+    with torch.no_grad():
+        logits_t, logits_f = model(x, mask=mask)
+        assert logits_t.shape == (2, 32) and logits_f.shape == (2, 24)
+        # a masked patch no longer depends on the signal in it
+        y = x.clone()
+        y[0, 1, 400:600] = 123.0
+        a = model(x, mask=mask, return_features=True)["features"]
+        b = model(y, mask=mask, return_features=True)["features"]
+    torch.testing.assert_close(a, b)
+    with pytest.raises(ValueError, match="mask must have shape"):
+        model(x, mask=torch.zeros(2, 4, 2))
+
+
+# ----------------------------------------------------------------------------- cached evaluation path
+def test_cache_follows_weight_changes_and_matches_plain_path():
+    model = _tiny()
+    x = torch.randn(2, 4, 600)
+
+    def both():
+        with torch.inference_mode():
+            model.fast_inference = True
+            fast = model(x, return_features=True)["features"]
+            model.fast_inference = False
+            plain = model(x, return_features=True)["features"]
+        model.fast_inference = True
+        return fast, plain
+
+    fast, plain = both()
+    torch.testing.assert_close(fast, plain, rtol=1e-5, atol=1e-5)
+    block = model.residual_layer.residual_blocks[1]
+    with torch.no_grad():
+        block.sgconv.kernel_list[2].mul_(3.0)
+        block.attention.in_proj_weight.add_(0.5)
+        block.res_conv.parametrizations.weight.original0.mul_(2.0)
+        model.final_conv[0].conv.bias.add_(1.0)
+    fast2, plain2 = both()
+    torch.testing.assert_close(fast2, plain2, rtol=1e-5, atol=1e-5)
+    assert (fast2 - fast).abs().max() > 1e-3
+    # another length uses another cached spectrum
+    with torch.inference_mode():
+        longer = model(torch.randn(1, 4, 1000), return_features=True)["features"]
+    assert longer.shape == (1, 4, 5, 8)
+
+
+def test_sliding_window_wider_than_one_token():
+    model = _tiny(swa_window_size=3, num_res_layers=1)
+    x = torch.randn(2, 4, 600)
+    with torch.inference_mode():
+        fast = model(x)
+        model.fast_inference = False
+        plain = model(x)
+    torch.testing.assert_close(fast, plain, rtol=1e-5, atol=1e-5)
+    # a window of three tokens mixes neighbours: the output differs from w=1
+    narrow = _tiny(num_res_layers=1)
+    narrow.load_state_dict(model.state_dict())
+    with torch.inference_mode():
+        assert (narrow(x) - fast).abs().max() > 1e-4
+    with pytest.raises(ValueError, match="odd"):
+        _tiny(swa_window_size=2)
+
+
+def test_training_mode_uses_autograd_path():
+    model = _tiny()
+    model.train()
+    x = torch.randn(2, 4, 600)
+    model(x).sum().backward()
+    no_grad = {n for n, p in model.named_parameters() if p.requires_grad and p.grad is None}
+    # the last block's residual output is unused (only its skip output is), as in the reference
+    last = "residual_layer.residual_blocks.1."
+    assert no_grad == {
+        last + "rms_norm.scale",
+        last + "res_conv.bias",
+        last + "res_conv.parametrizations.weight.original0",
+        last + "res_conv.parametrizations.weight.original1",
+        "lm_head_t.weight",
+        "lm_head_f.weight",
+    }
