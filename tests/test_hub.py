@@ -455,3 +455,291 @@ def test_push_to_hub_creates_the_repo_and_uploads_the_saved_layout(monkeypatch):
     assert calls["create_repo"] == ("me/tiny", {"private": True, "exist_ok": True, "repo_type": "model"})
     assert calls["files"] == ["README.md", "config.json", "model.safetensors"]
     assert calls["upload"][0] == "me/tiny"
+
+
+# ============================================================================
+# The three encoders: Hub-layout repositories from the reconstructed configs
+# (tests/fixtures/hub_configs/) with fill-rule weights (tests/_weights.py)
+# ============================================================================
+
+from _weights import FIXTURES, fill_state_dict  # noqa: E402
+
+from skeegfm._channels import EEGPT_CHANNELS, STANDARD_19_CHANNELS, eegpt_channel_ids  # noqa: E402
+from skeegfm._registry import load_pretrained  # noqa: E402
+from skeegfm.models import EEGDINO, EEGDINO_CONFIGS, EEGPT  # noqa: E402
+
+HUB_CONFIGS = FIXTURES / "hub_configs"
+
+#: Edits that shrink the released architectures for speed (widths, and so
+#: every tensor shape but the depth-indexed ones, stay as released).
+SHRINK = {
+    "eegdino-small-pretrained": {},  # full size (4.4 M parameters)
+    "eegpt-pretrained": {"depth": 2},  # released: 8
+    "codebrain-19ch-6000": {"num_res_layers": 2, "n_chans": 4, "n_times": 400},  # 8, 19, 6000
+}
+
+
+def _codebrain_class():
+    return pytest.importorskip("skeegfm.models.codebrain").CodeBrain
+
+
+def _reference(name, cls, **fix):
+    """(config as saved on the Hub, reference model with fill-rule weights)."""
+    config = json.loads((HUB_CONFIGS / f"{name}.config.json").read_text())
+    config.update(SHRINK[name])
+    kwargs = _hub._decode_config(cls, config)  # type paths -> classes, lists -> tuples
+    kwargs.update(fix)
+    torch.manual_seed(0)
+    model = cls(**kwargs).eval()
+    if cls.__name__ == "CodeBrain":
+        with torch.no_grad():  # kernel_norm is computed on the first forward
+            model(torch.zeros(1, model.n_chans, model.n_times))
+    model.load_state_dict(fill_state_dict(model))
+    return config, model
+
+
+def _write_repo(directory, config, state_dict):
+    """A directory in the layout of the braindecode Hub repositories."""
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "config.json").write_text(json.dumps(config, indent=2))
+    save_file({k: v.contiguous() for k, v in state_dict.items()}, str(directory / "model.safetensors"))
+    return directory
+
+
+@pytest.fixture(scope="module")
+def dino_repo(tmp_path_factory):
+    config, model = _reference("eegdino-small-pretrained", EEGDINO)
+    return _write_repo(tmp_path_factory.mktemp("eegdino"), config, model.state_dict()), model
+
+
+@pytest.fixture(scope="module")
+def eegpt_repo(tmp_path_factory):
+    # the uploaded EEGPT predates chan_proj_type: the reference is built with "none"
+    config, model = _reference("eegpt-pretrained", EEGPT, chan_proj_type="none")
+    assert "chan_proj_type" not in config and model.chans_id.shape == (1, 62)
+    return _write_repo(tmp_path_factory.mktemp("eegpt"), config, model.state_dict()), model
+
+
+@pytest.fixture(scope="module")
+def codebrain_repo(tmp_path_factory):
+    config, model = _reference("codebrain-19ch-6000", _codebrain_class())
+    return _write_repo(tmp_path_factory.mktemp("codebrain"), config, model.state_dict()), model
+
+
+def _signal(model, batch=1, n_times=None):
+    """Input for ``model``; EEG-DINO takes any length, so it gets a short one."""
+    g = torch.Generator().manual_seed(3)
+    if n_times is None:
+        n_times = 400 if isinstance(model, EEGDINO) else model.n_times
+    return torch.randn(batch, model.n_chans, n_times, generator=g)
+
+
+def _same_outputs(a, b, x, **kw):
+    with torch.no_grad():
+        out_a, out_b = a(x, **kw), b(x, **kw)
+    if isinstance(out_a, dict):
+        for key in out_a:
+            if out_a[key] is not None:
+                torch.testing.assert_close(out_a[key], out_b[key], rtol=0, atol=0)
+    else:
+        torch.testing.assert_close(out_a, out_b, rtol=0, atol=0)
+
+
+def _encoder_state(model, exclude=("final_layer.",)):
+    return {k: v for k, v in model.state_dict().items() if not k.startswith(exclude)}
+
+
+# ---------------------------------------------------------------- EEG-DINO
+
+
+def test_eegdino_hub_repo_reproduces_outputs(dino_repo):
+    repo, ref = dino_repo
+    model = EEGDINO.from_pretrained(repo)
+    assert model.pretrained_source_["n_tensors"] == len(ref.state_dict())
+    x = _signal(ref)
+    _same_outputs(model, ref, x)
+    _same_outputs(model, ref, x, return_features=True)
+    # the common overrides: a new window, fewer channels, a new head
+    model = EEGDINO.from_pretrained(repo, n_times=800, n_chans=8, n_outputs=6)
+    assert (model.n_times, model.n_chans, model.n_outputs) == (800, 8, 6)
+    assert model.final_layer.classifier[6].out_features == 6 and not model.return_encoder_output
+    for key, value in _encoder_state(ref).items():
+        assert torch.equal(model.state_dict()[key], value), key
+    with torch.no_grad():
+        assert model(x[:, :8]).shape == (1, 6)
+
+
+def test_eegdino_save_pretrained_round_trip_bit_exact(dino_repo, tmp_path):
+    repo, ref = dino_repo
+    model = EEGDINO.from_pretrained(repo, n_outputs=3)
+    model.save_pretrained(tmp_path)
+    again = EEGDINO.from_pretrained(tmp_path)
+    _state_equal(model, again)
+    assert again.n_outputs == 3
+    _same_outputs(model, again, _signal(ref))
+
+
+def test_eegdino_original_checkpoint_loads_like_the_hub_layout(dino_repo, tmp_path):
+    repo, ref = dino_repo
+    encoder = _encoder_state(ref)
+    original = {f"module.teacher.{k}": v for k, v in encoder.items()}
+    original.update({f"module.student.{k}": v + 1 for k, v in encoder.items()})  # not the teacher
+    original["module.mask_projector.weight"] = torch.ones(4, 4)
+    original["module.teacher.encoder_layers.0.attn.relative_position_index"] = torch.zeros(3, dtype=torch.long)
+    path = tmp_path / "model_EEG_DINO_S.pt"
+    torch.save({"state_dict": original, "epoch": 7}, path)
+    model = EEGDINO.from_pretrained(path)  # small preset inferred, encoder only
+    assert model.pretrained_source_["format"] == "original"
+    assert model.return_encoder_output and model._hub_config["n_layer"] == 12
+    native = EEGDINO.from_pretrained(repo, return_encoder_output=True)
+    _same_outputs(model, native, _signal(ref))
+    with_head = EEGDINO.from_pretrained(path, n_outputs=4, n_times=800)
+    assert with_head.n_outputs == 4 and with_head.n_times == 800 and not with_head.return_encoder_output
+    assert load_pretrained(path)._hub_config == model._hub_config  # the class is recognised
+
+
+@pytest.mark.parametrize("size", ["small", "medium", "large"])
+def test_eegdino_preset_is_inferred_from_shapes(size):
+    with torch.device("meta"):
+        model = EEGDINO(n_chans=19, n_times=200, return_encoder_output=True, **EEGDINO_CONFIGS[size])
+    config = EEGDINO._config_from_state_dict(model.state_dict())
+    for key, value in EEGDINO_CONFIGS[size].items():
+        assert config[key] == value, key
+
+
+def test_eegdino_missing_and_extra_tensors(dino_repo, tmp_path):
+    repo, _ = dino_repo
+    for name in ("config.json", "model.safetensors"):
+        (tmp_path / name).write_bytes((repo / name).read_bytes())
+    _rewrite_weights(tmp_path, lambda sd: sd.pop("encoder_layers.3.attn.q_bias"))
+    with pytest.raises(ValueError, match=r"encoder_layers\.3\.attn\.q_bias"):
+        EEGDINO.from_pretrained(tmp_path)
+    _rewrite_weights(tmp_path, lambda sd: sd.update({"encoder_layers.3.attn.q_bias": torch.zeros(200), "mask_projector.weight": torch.ones(2)}))
+    EEGDINO.from_pretrained(tmp_path)  # pretraining-only: dropped
+    _rewrite_weights(tmp_path, lambda sd: sd.update({"encoder_layers.12.norm1.weight": torch.ones(200)}))
+    with pytest.raises(ValueError, match=r"encoder_layers\.12\.norm1\.weight"):
+        EEGDINO.from_pretrained(tmp_path)
+
+
+def test_eegdino_repo_id_through_a_hub_cache(dino_repo, tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    repo, ref = dino_repo
+    cache = tmp_path / "hub"
+    _fake_cache(cache, "braindecode/eegdino-small-pretrained", {n: repo / n for n in ("config.json", "model.safetensors")})
+    model = load_pretrained("eegdino-small", cache_dir=cache)  # registry name -> Hub id
+    assert isinstance(model, EEGDINO)
+    assert model.pretrained_source_ == {
+        "repo_id": "braindecode/eegdino-small-pretrained",
+        "revision": "main",
+        "commit": COMMIT,
+        "format": "hub",
+        "n_tensors": len(ref.state_dict()),
+    }
+    _same_outputs(model, ref, _signal(ref))
+
+
+# ------------------------------------------------------------------- EEGPT
+
+
+def test_eegpt_reconstructed_config_loads_as_chan_proj_none(eegpt_repo):
+    repo, ref = eegpt_repo
+    model = EEGPT.from_pretrained(repo)
+    assert model.chan_proj_type == "none" and model._hub_config["chan_proj_type"] == "none"
+    assert model.return_encoder_output and torch.equal(model.chans_id, torch.arange(62)[None])
+    _same_outputs(model, ref, _signal(ref))
+    assert isinstance(load_pretrained(repo), EEGPT)  # class told from the config's keys
+
+
+def test_eegpt_new_montage_and_head(eegpt_repo):
+    repo, ref = eegpt_repo
+    chs = [{"ch_name": n} for n in STANDARD_19_CHANNELS]
+    model = EEGPT.from_pretrained(repo, chs_info=chs, n_times=1024, sfreq=256)
+    assert model.n_chans == 19 and model.n_times == 1024 and model.sfreq == 256
+    assert model.chans_id.tolist() == [eegpt_channel_ids(STANDARD_19_CHANNELS)]
+    for key, value in _encoder_state(ref, ("final_layer.", "chans_id")).items():
+        assert torch.equal(model.state_dict()[key], value), key
+    # another channel projection than saved: the encoder still loads, chan_proj is fresh
+    with pytest.warns(UserWarning, match="chs_info"):
+        projected = EEGPT.from_pretrained(repo, n_chans=22, chan_proj_type="conv1d_constraint")
+    assert projected.chans_id.shape == (1, 19) and projected.n_chans == 22
+    # a head: reset_head, and the model becomes a classifier
+    clf = EEGPT.from_pretrained(repo, n_outputs=4)
+    assert not clf.return_encoder_output and clf.get_config()["return_encoder_output"] is False
+    with torch.no_grad():
+        assert clf(_signal(ref)).shape == (1, 4)
+
+
+def test_eegpt_stored_chans_id_is_not_trusted(eegpt_repo, tmp_path):
+    repo, ref = eegpt_repo
+    for name in ("config.json", "model.safetensors"):
+        (tmp_path / name).write_bytes((repo / name).read_bytes())
+    _rewrite_weights(tmp_path, lambda sd: sd.update({"chans_id": torch.zeros(1, 7, dtype=torch.long)}))
+    model = EEGPT.from_pretrained(tmp_path)
+    assert torch.equal(model.chans_id, torch.arange(62)[None])
+
+
+def test_eegpt_original_checkpoint_loads_like_the_hub_layout(eegpt_repo, tmp_path):
+    repo, ref = eegpt_repo
+    target = _encoder_state(ref, ("final_layer.", "chans_id"))
+    state = dict(target)
+    state.update({"encoder." + k[len("target_encoder."):]: v + 1 for k, v in target.items()})
+    state["predictor.mask_token"] = torch.zeros(1, 1, 512)
+    state["reconstructor.time_embed"] = torch.zeros(3, 512)
+    path = tmp_path / "eegpt_mcae_58chs_4s_large4E.ckpt"
+    torch.save({"state_dict": state, "epoch": 200, "hyper_parameters": {"lr": 1e-3}}, path)
+    model = EEGPT.from_pretrained(path, n_times=1000, sfreq=250)  # the Hub repo's geometry
+    assert model.pretrained_source_["format"] == "original"
+    assert model._hub_config["depth"] == 2 and model.chan_proj_type == "none"
+    _same_outputs(model, EEGPT.from_pretrained(repo), _signal(ref))
+    default = EEGPT.from_pretrained(path)
+    assert (default.n_chans, default.n_times, default.sfreq) == (62, 1024, 256.0)
+    assert isinstance(load_pretrained(path), EEGPT)
+
+
+# --------------------------------------------------------------- CodeBrain
+
+
+def test_codebrain_hub_repo_reproduces_outputs(codebrain_repo, tmp_path):
+    repo, ref = codebrain_repo
+    CodeBrain = type(ref)
+    model = CodeBrain.from_pretrained(repo)
+    x = _signal(ref)
+    _same_outputs(model, ref, x)
+    _same_outputs(model, ref, x, return_features=True)
+    model.save_pretrained(tmp_path)
+    _state_equal(model, CodeBrain.from_pretrained(tmp_path))
+    assert isinstance(load_pretrained(repo), CodeBrain)
+    # a new head, and a new geometry (the saved head no longer fits: fresh)
+    clf = CodeBrain.from_pretrained(repo, n_outputs=5)
+    with torch.no_grad():
+        assert clf(x).shape == (1, 5)
+    longer = CodeBrain.from_pretrained(repo, n_times=600)
+    assert longer.n_times == 600
+    for key, value in _encoder_state(ref).items():
+        assert torch.equal(longer.state_dict()[key], value), key
+
+
+def _codebrain_original_name(key):
+    """Our key -> the authors' name (MODELS.md 3.7, inverted)."""
+    key = key.replace(".sgconv.", ".S41.").replace(".rms_norm.", ".sn.")
+    key = key.replace(".parametrizations.weight.original0", ".weight_g")
+    key = key.replace(".parametrizations.weight.original1", ".weight_v")
+    if key.endswith(".skip_weight"):
+        key = key[: -len(".skip_weight")] + ".D"
+    if ".kernel_list." in key:
+        key += ".kernel"
+    return "module." + key
+
+
+def test_codebrain_original_checkpoint_loads_like_the_hub_layout(codebrain_repo, tmp_path):
+    repo, ref = codebrain_repo
+    CodeBrain = type(ref)
+    original = {_codebrain_original_name(k): v for k, v in _encoder_state(ref).items()}
+    assert any(".S41." in k for k in original) and any(k.endswith(".weight_v") for k in original)
+    path = tmp_path / "CodeBrain.pth"
+    torch.save(original, path)
+    model = CodeBrain.from_pretrained(path, n_chans=4, n_times=400)
+    assert model.pretrained_source_["format"] == "original"
+    assert model._hub_config["num_res_layers"] == 2 and model.return_encoder_output
+    _same_outputs(model, ref, _signal(ref), return_features=True)
+    assert isinstance(load_pretrained(path, n_chans=4, n_times=400), CodeBrain)
