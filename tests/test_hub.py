@@ -743,3 +743,19 @@ def test_codebrain_original_checkpoint_loads_like_the_hub_layout(codebrain_repo,
     assert model._hub_config["num_res_layers"] == 2 and model.return_encoder_output
     _same_outputs(model, ref, _signal(ref), return_features=True)
     assert isinstance(load_pretrained(path, n_chans=4, n_times=400), CodeBrain)
+
+
+def test_endpoint_probe_is_quick_and_honest(monkeypatch):
+    import socket
+
+    for var in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setattr(_hub, "_REACHABLE", {})
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(1)
+        port = server.getsockname()[1]
+        assert _hub._endpoint_reachable(f"http://127.0.0.1:{port}")
+    start = time.perf_counter()
+    assert not _hub._endpoint_reachable(f"http://127.0.0.1:{port}/x")  # closed now: refused
+    assert time.perf_counter() - start < 5

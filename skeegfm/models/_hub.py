@@ -53,6 +53,7 @@ import re
 import socket
 import sys
 import tempfile
+import time
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
@@ -292,23 +293,31 @@ def _is_offline() -> bool:
     return bool(constants.HF_HUB_OFFLINE) or env.strip().upper() in {"1", "ON", "YES", "TRUE"}
 
 
-@functools.lru_cache(maxsize=4)
+_REACHABLE: dict = {}  # endpoint -> (time.monotonic() of the probe, result)
+
+
 def _endpoint_reachable(endpoint: str, timeout: float = 3.0) -> bool:
     """Whether a TCP connection to the Hub endpoint opens within ``timeout`` s.
 
     Without this probe huggingface_hub retries an unreachable Hub for about
-    25 s before falling back to its cache. Skipped (assumed reachable) when a
-    proxy is configured, since the proxy is then the only way out.
+    25 s before falling back to its cache. The answer is reused for 60 s.
+    Skipped (assumed reachable) when a proxy is configured, since the proxy is
+    then the only way out.
     """
     if any(os.environ.get(v) for v in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy")):
         return True
+    cached = _REACHABLE.get(endpoint)
+    if cached is not None and time.monotonic() - cached[0] < 60:
+        return cached[1]
     url = urlparse(endpoint)
     port = url.port or (443 if url.scheme == "https" else 80)
     try:
         with socket.create_connection((url.hostname, port), timeout=timeout):
-            return True
+            reachable = True
     except OSError:
-        return False
+        reachable = False
+    _REACHABLE[endpoint] = (time.monotonic(), reachable)
+    return reachable
 
 
 def _not_available(repo_id, revision, cache_dir, why) -> WeightsNotAvailableError:
