@@ -19,6 +19,8 @@ __all__ = ["DEFAULT_BANDS", "LogBandPower"]
 #: Default bands, Hz (lower edge inclusive, upper edge exclusive).
 DEFAULT_BANDS = {"theta": (4.0, 8.0), "alpha": (8.0, 13.0), "beta": (13.0, 30.0)}
 
+_CHUNK_BYTES = 8e6
+
 
 def _check_bands(bands):
     """Return ``bands`` as a list of ``(name, low, high)``, validated."""
@@ -211,17 +213,24 @@ class LogBandPower(TransformerMixin, BaseEstimator):
         n_per_seg = int(min(n_times, max(8, round(float(self.window_seconds) * sfreq))))
         fmin = min(low for _, low, _ in self.bands_)
         fmax = max(high for _, _, high in self.bands_)
-        psd, freqs = psd_array_welch(
-            data,
-            sfreq,
-            fmin=fmin,
-            fmax=fmax,
-            n_fft=n_per_seg,
-            n_per_seg=n_per_seg,
-            n_overlap=n_per_seg // 2,
-            average="mean",
-            verbose=False,
-        )
+        # MNE runs one FFT call per channel and epoch above 10 MB of input;
+        # chunks of epochs below that size keep the computation vectorised.
+        per_chunk = max(1, int(_CHUNK_BYTES // max(1, data[:1].nbytes)))
+        chunks = []
+        for start in range(0, len(data), per_chunk):
+            psd, freqs = psd_array_welch(
+                data[start : start + per_chunk],
+                sfreq,
+                fmin=fmin,
+                fmax=fmax,
+                n_fft=n_per_seg,
+                n_per_seg=n_per_seg,
+                n_overlap=n_per_seg // 2,
+                average="mean",
+                verbose=False,
+            )
+            chunks.append(psd)
+        psd = np.concatenate(chunks, axis=0)
         powers = []
         for name, low, high in self.bands_:
             in_band = (freqs >= low) & (freqs < high)

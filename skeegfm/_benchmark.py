@@ -560,14 +560,14 @@ def run_benchmark(
     from ._baseline import LogBandPower
 
     out_dir = Path(output_dir)
+    bench = load_benchmark_data(data, label_column, group_column)
+    cv, n_splits = _make_cv(bench, n_splits)
     specs = resolve_weights(
         models, weights, checkpoints, probe_timeout=probe_timeout, cache_dir=cache_dir
     )
     for spec in specs.values():
         if spec.note:
             _say(f"skeegfm: {spec.note}")
-    bench = load_benchmark_data(data, label_column, group_column)
-    cv, n_splits = _make_cv(bench, n_splits)
     n_epochs = len(bench.y)
     if progress:
         _say(

@@ -97,3 +97,12 @@ def test_transform_checks_channels_and_rate():
         LogBandPower().fit(mne.EpochsArray(X, info, verbose="error")).transform(
             mne.EpochsArray(X, mne.create_info(["a", "b"], SFREQ, "eeg"), verbose="error")
         )
+
+
+def test_chunking_does_not_change_features(monkeypatch):
+    import skeegfm._baseline as baseline
+
+    X = _sines([6.0, 10.0, 20.0], n_epochs=7, seed=1)
+    whole = LogBandPower(sfreq=SFREQ).fit_transform(X)
+    monkeypatch.setattr(baseline, "_CHUNK_BYTES", X[:1].nbytes * 2)  # chunks of 2 epochs
+    np.testing.assert_array_equal(LogBandPower(sfreq=SFREQ).fit_transform(X), whole)

@@ -1,0 +1,306 @@
+"""The ``skeegfm`` command: benchmark, embed, models (tiny checkpoints, offline)."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import mne
+import numpy as np
+import pandas as pd
+import pytest
+from _tiny import save_tiny
+
+from skeegfm import __version__
+from skeegfm import _benchmark
+from skeegfm._benchmark import hub_reachable, resolve_weights
+from skeegfm.cli import main
+from skeegfm.datasets import load_eegmat
+
+EDF = Path(__file__).parent / "data" / "Subject00_2.edf"
+FAMILIES = ("eegdino", "eegpt", "codebrain")
+
+
+class _TinyCheckpoints(dict):
+    """``tiny[family]``: a tiny save_pretrained directory, written on first use."""
+
+    def __init__(self, root):
+        super().__init__()
+        self.root = root
+
+    def __missing__(self, family):
+        self[family] = str(save_tiny(family, self.root / family))
+        return self[family]
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    return _TinyCheckpoints(tmp_path_factory.mktemp("tiny"))
+
+
+@pytest.fixture(scope="module")
+def small_epo(tmp_path_factory):
+    """4 subjects x 8 epochs of EEGMAT with a string label column, as -epo.fif."""
+    epochs = load_eegmat(verbose="error")
+    meta = epochs.metadata
+    keep = np.flatnonzero(meta["subject"].isin(meta["subject"].unique()[:4]).to_numpy())
+    keep = np.concatenate([keep[meta["label"].to_numpy()[keep] == k][::3] for k in (0, 1)])
+    small = epochs[np.sort(keep)]
+    small.metadata = small.metadata.assign(task=np.where(small.metadata["label"] == 1, "math", "rest"))
+    path = tmp_path_factory.mktemp("data") / "small-epo.fif"
+    small.save(path, verbose="error")
+    return path, small
+
+
+def _checkpoint_args(tiny, families=FAMILIES):
+    args = []
+    for family in families:
+        args += ["--checkpoint", f"{family}={tiny[family]}"]
+    return args
+
+
+# --------------------------------------------------------------------------- benchmark
+
+
+def test_benchmark_default_data_all_encoders(tiny, tmp_path, capsys):
+    out = tmp_path / "bench"
+    status = main(
+        ["benchmark", "--n-splits", "2", "--output-dir", str(out), "-q", *_checkpoint_args(tiny)]
+    )
+    assert status == 0
+    stdout = capsys.readouterr().out
+    for name in ("EEG-DINO-Small", "EEGPT", "CodeBrain", "Log band power (baseline)"):
+        assert name in stdout
+    results = pd.read_csv(out / "results.csv")
+    assert list(results["model"]) == ["eegdino-small", "eegpt", "codebrain", "baseline"]
+    assert list(results["weights_kind"]) == ["local"] * 3 + ["none"]
+    assert results["weights"][1] == str(Path(tiny["eegpt"]).resolve())
+    assert results["balanced_accuracy_mean"].between(0, 1).all()
+    assert results["roc_auc_mean"].between(0, 1).all()  # binary task
+    assert (results["windows_per_second"] > 0).all()
+    assert list(results["n_features"][:3]) == [32, 2 * 16, 200]  # tiny embedding sizes; 57 below
+    assert results["n_features"][3] == 19 * 3  # 19 channels x theta/alpha/beta
+    payload = json.loads((out / "results.json").read_text())
+    assert payload["n_epochs"] == 192 and payload["groups_from"] == "subject"
+    assert payload["cv"] == "GroupKFold(n_splits=2)"
+    for key in ("eegdino-small", "eegpt", "codebrain", "baseline"):
+        folds = payload["fold_scores"][key]["balanced_accuracy"]
+        assert len(folds) == 2
+        assert np.isclose(np.mean(folds), results.set_index("model").loc[key, "balanced_accuracy_mean"])
+    assert (out / "results.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_benchmark_baseline_matches_direct_cross_validation(tiny, tmp_path):
+    """The baseline row is LogBandPower + StandardScaler + LogisticRegression in GroupKFold."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import GroupKFold, cross_val_score
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from skeegfm._baseline import LogBandPower
+
+    results = _benchmark.run_benchmark(
+        ["eegpt"], checkpoints={"eegpt": tiny["eegpt"]}, n_splits=3, output_dir=tmp_path, progress=False
+    )
+    epochs, y, groups = load_eegmat(return_X_y=True, verbose="error")
+    features = LogBandPower(sfreq=epochs.info["sfreq"]).fit_transform(epochs.get_data())
+    probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
+    expected = cross_val_score(
+        probe, features, y, groups=groups, cv=GroupKFold(3), scoring="balanced_accuracy"
+    )
+    row = results.set_index("model").loc["baseline"]
+    assert np.isclose(row["balanced_accuracy_mean"], expected.mean())
+    assert np.isclose(row["balanced_accuracy_std"], expected.std())
+
+
+def test_benchmark_user_data_columns(tiny, small_epo, tmp_path, capsys):
+    path, small = small_epo
+    out = tmp_path / "user"
+    status = main(
+        [
+            "benchmark", "--models", "eegpt", "--data", str(path), "--label-column", "task",
+            "--group-column", "subject", "--output-dir", str(out), "-q",
+            *_checkpoint_args(tiny, ["eegpt"]),
+        ]
+    )  # fmt: skip
+    assert status == 0
+    payload = json.loads((out / "results.json").read_text())
+    assert payload["n_epochs"] == len(small)
+    assert payload["classes"] == ["math", "rest"]
+    assert payload["n_groups"] == 4
+    assert payload["cv"] == "GroupKFold(n_splits=4)"  # min(5, n_subjects)
+
+
+def test_benchmark_random_rows_are_marked(tiny, tmp_path, capsys, monkeypatch):
+    """Offline without cached weights: one line per model, rows say 'random'."""
+    made = []
+
+    def tiny_embedder(spec, **kwargs):
+        # Same spec (random), but a tiny architecture so the test stays fast.
+        made.append(spec)
+        from skeegfm.embedders import EEGPTEmbedder
+
+        return EEGPTEmbedder(checkpoint=tiny["eegpt"], **kwargs)
+
+    monkeypatch.setattr(_benchmark, "_make_embedder", tiny_embedder)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    out = tmp_path / "offline"
+    status = main(["benchmark", "--models", "eegpt", "--n-splits", "2", "--output-dir", str(out)])
+    assert status == 0
+    captured = capsys.readouterr()
+    notices = [line for line in captured.err.splitlines() if "RANDOM" in line]
+    assert len(notices) == 1 and "eegpt" in notices[0] and "offline" in notices[0]
+    assert made[0].kind == "random" and made[0].checkpoint is None
+    results = pd.read_csv(out / "results.csv")
+    assert results.loc[0, "weights"] == "random" and results.loc[0, "weights_kind"] == "random"
+    assert "use randomly initialised encoders" in captured.out
+
+
+def test_resolve_weights_offline_cache_and_overrides(tiny, tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    assert hub_reachable() is False
+    empty = tmp_path / "empty-cache"
+    specs = resolve_weights(["eegdino", "eegpt", "codebrain"], cache_dir=empty)
+    assert [s.kind for s in specs.values()] == ["random"] * 3
+    assert all(s.note and s.model in s.note for s in specs.values())
+    assert list(specs) == ["eegdino-small", "eegpt", "codebrain"]
+
+    # A snapshot in the Hub cache layout is used, labelled with its revision.
+    cache = tmp_path / "hub"
+    commit = "0123456789abcdef0123456789abcdef01234567"
+    repo = cache / "models--braindecode--eegpt-pretrained"
+    snapshot = repo / "snapshots" / commit
+    save_tiny("eegpt", snapshot)
+    (repo / "refs").mkdir(parents=True)
+    (repo / "refs" / "main").write_text(commit)
+    spec = resolve_weights(["eegpt"], cache_dir=cache)["eegpt"]
+    assert spec.kind == "pretrained" and spec.note is None
+    assert spec.label == f"braindecode/eegpt-pretrained@{commit[:12]}"
+    assert Path(spec.checkpoint) == snapshot
+
+    specs = resolve_weights(
+        ["eegpt", "eegdino"], "random", {"eegpt": tiny["eegpt"]}, cache_dir=empty
+    )
+    assert specs["eegpt"].kind == "local" and specs["eegdino-small"].kind == "random"
+    assert specs["eegdino-small"].note is None  # asked for: no notice
+    with pytest.raises(ValueError, match="neither an existing file"):
+        resolve_weights(["eegpt"], checkpoints={"eegpt": "./no/such/dir"})
+    with pytest.raises(ValueError, match="not among the models"):
+        resolve_weights(["eegpt"], checkpoints={"eegdino": tiny["eegdino"]})
+    with pytest.raises(ValueError, match="known"):
+        resolve_weights(["eegnet"])
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["benchmark", "--checkpoint", "eegpt"], "MODEL=PATH"),
+        (["benchmark", "--models", "eegnet"], "eegnet"),
+        (["benchmark", "--models", ","], "--models is empty"),
+        (["benchmark", "--data", "/no/such-epo.fif"], "no such file"),
+        (["benchmark", "--models", "eegpt", "--weights", "random", "--label-column", "nope"], "nope"),
+    ],
+)
+def test_benchmark_errors(argv, message, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.startswith("skeegfm benchmark: error:")
+
+
+# --------------------------------------------------------------------------- embed
+
+
+def _recording_epochs():
+    """The EDF's 19 EEG channels cut into 4 s windows, as embed should do it."""
+    raw = mne.io.read_raw(EDF, preload=True, verbose="error")
+    raw.pick([name for name in raw.ch_names if name not in ("EEG A2-A1", "ECG ECG")])
+    return mne.make_fixed_length_epochs(raw, duration=4.0, preload=True, verbose="error")
+
+
+@pytest.mark.parametrize("family", ["eegpt", "eegdino"])
+def test_embed_edf(family, tiny, tmp_path, capsys):
+    from skeegfm import embedders
+
+    out = tmp_path / "sub.npz"
+    status = main(
+        ["embed", str(EDF), "--model", family, "--checkpoint", tiny[family], "-o", str(out), "-q"]
+    )
+    assert status == 0
+    err = capsys.readouterr().err
+    assert "'EEG A2-A1'" in err and "'ECG ECG' (ecg channel)" in err
+    with np.load(out) as npz:
+        assert set(npz.files) >= {
+            "embeddings", "onsets_s", "ch_names", "model", "checkpoint", "skeegfm_version"
+        }  # fmt: skip
+        embeddings, onsets, ch_names = npz["embeddings"], npz["onsets_s"], list(npz["ch_names"])
+        assert str(npz["checkpoint"]) == str(Path(tiny[family]).resolve())
+        assert str(npz["skeegfm_version"]) == __version__
+        assert str(npz["model"]) == ("eegdino-small" if family == "eegdino" else family)
+    # 62 s at 500 Hz in 4 s windows; old names T3..T6 are kept, A2-A1 and ECG dropped.
+    assert embeddings.shape[0] == 15 and embeddings.dtype == np.float32
+    np.testing.assert_allclose(onsets, 4.0 * np.arange(15))
+    assert len(ch_names) == 19 and "EEG T3" in ch_names and "ECG ECG" not in ch_names
+    # The same windows through the embedder directly give the same embeddings.
+    cls = embedders.EEGPTEmbedder if family == "eegpt" else embedders.EEGDINOEmbedder
+    expected = cls(checkpoint=tiny[family]).fit_transform(_recording_epochs())
+    np.testing.assert_allclose(embeddings, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_embed_stride_epochs_file_and_output_dir(tiny, small_epo, tmp_path):
+    path, small = small_epo
+    out_dir = tmp_path / "many"
+    status = main(
+        [
+            "embed", str(EDF), str(path), "--model", "eegpt", "--checkpoint", tiny["eegpt"],
+            "--window", "4", "--stride", "2", "--output-dir", str(out_dir), "-q",
+        ]
+    )  # fmt: skip
+    assert status == 0
+    with np.load(out_dir / "Subject00_2_eegpt.npz") as npz:
+        assert npz["embeddings"].shape[0] == 30  # (62 - 4) / 2 + 1
+        np.testing.assert_allclose(np.diff(npz["onsets_s"]), 2.0)
+    with np.load(out_dir / "small_eegpt.npz") as npz:
+        assert npz["embeddings"].shape[0] == len(small)  # the file's epochs as they are
+        assert list(npz["ch_names"]) == small.ch_names
+
+
+def test_embed_errors(tiny, tmp_path, capsys, monkeypatch):
+    garbage = tmp_path / "broken.edf"
+    garbage.write_bytes(b"not an EDF file at all")
+    assert main(["embed", str(garbage), "--model", "eegpt", "--checkpoint", tiny["eegpt"]]) == 2
+    assert "MNE cannot read" in capsys.readouterr().err
+
+    info = mne.create_info(["EEG A2-A1", "ECG ECG"], 250.0, "eeg")
+    raw = mne.io.RawArray(np.zeros((2, 2500)), info, verbose="error")
+    no_eeg = tmp_path / "no_eeg_raw.fif"
+    raw.save(no_eeg, verbose="error")
+    assert main(["embed", str(no_eeg), "--model", "eegpt", "--checkpoint", tiny["eegpt"]]) == 2
+    assert "none of the channels" in capsys.readouterr().err
+
+    assert main(["embed", str(EDF), str(EDF), "--model", "eegpt", "-o", "x.npz"]) == 2
+    assert "-o/--output takes one INPUT" in capsys.readouterr().err
+
+    assert main(["embed", str(EDF), "--model", "eegpt", "--window", "0.1"]) == 2
+
+    # Offline without cached weights: an error, never silently random embeddings.
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(_benchmark, "_cached_snapshot", lambda *a, **k: None)
+    assert main(["embed", str(EDF), "--model", "eegpt", "-o", str(tmp_path / "x.npz")]) == 2
+    err = capsys.readouterr().err
+    assert "--weights random" in err and not (tmp_path / "x.npz").exists()
+
+
+# --------------------------------------------------------------------------- misc
+
+
+def test_models_table(capsys):
+    assert main(["models"]) == 0
+    out = capsys.readouterr().out
+    assert "braindecode/eegpt-pretrained" in out and "256" in out
+
+
+def test_python_dash_m():
+    result = subprocess.run(
+        [sys.executable, "-m", "skeegfm", "--version"], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == f"skeegfm {__version__}"
