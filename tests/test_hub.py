@@ -669,6 +669,12 @@ def test_eegpt_new_montage_and_head(eegpt_repo):
         assert clf(_signal(ref)).shape == (1, 4)
 
 
+def test_a_repo_of_another_model_is_refused(eegpt_repo):
+    repo, _ = eegpt_repo
+    with pytest.raises(ValueError, match="is not a config of EEGDINO"):
+        EEGDINO.from_pretrained(repo)
+
+
 def test_eegpt_stored_chans_id_is_not_trusted(eegpt_repo, tmp_path):
     repo, ref = eegpt_repo
     for name in ("config.json", "model.safetensors"):

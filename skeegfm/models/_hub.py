@@ -76,6 +76,7 @@ _DOTTED_TYPE = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)+$")
 #: Modules config.json type paths may be imported from.
 _IMPORTABLE_PREFIXES = ("torch.", "skeegfm.")
 _TIME_PARAMS = ("sfreq", "n_times", "input_window_seconds")  # fill order
+_SIGNAL_PARAMS = ("n_outputs", "n_chans", "chs_info", "n_times", "input_window_seconds", "sfreq")
 
 
 class WeightsNotAvailableError(OSError):
@@ -177,6 +178,20 @@ def _decode_config(cls, config: Mapping) -> dict:
         if name in params:
             kwargs[name] = _decode_value(name, value, params[name].default)
     return kwargs
+
+
+def _check_config_fits(cls, config: Mapping, origin) -> None:
+    """Raise when a config.json holds more arguments of another model than of
+    ``cls`` (e.g. an EEGPT repository given to ``EEGDINO.from_pretrained``)."""
+    params = set(_init_parameters(cls)) - set(_SIGNAL_PARAMS)
+    keys = set(config) - set(_META_KEYS) - set(_SIGNAL_PARAMS)
+    unknown = sorted(keys - params)
+    if len(unknown) > len(keys & params):
+        raise ValueError(
+            f"{origin} is not a config of {cls.__name__}: most of its arguments are "
+            f"unknown to it ({unknown[:10]}). Load it with the model class it was saved "
+            "from (skeegfm._registry.load_pretrained tells them apart)."
+        )
 
 
 def _merge_config(cls, saved: dict, overrides: dict) -> dict:
@@ -758,6 +773,7 @@ class HubMixin:
                 f"{config_path} was saved from a {saved_class}, not a {cls.__name__}; "
                 f"use skeegfm.models.{saved_class}.from_pretrained."
             )
+        _check_config_fits(cls, config, config_path)
         state_dict = _read_weights(weights_path)
         source = dict(source, format="hub")
         saved = _decode_config(cls, config)
@@ -780,7 +796,10 @@ class HubMixin:
         if is_original:
             if convert is None:
                 raise ValueError(f"{origin}: recognised as an original {cls.__name__} checkpoint, but no converter exists.")
-            state_dict = convert(obj)
+            try:
+                state_dict = convert(obj)
+            except (TypeError, ValueError) as err:
+                raise ValueError(f"{origin}: {err}") from err
             fmt = "original"
         else:
             if tensors is None:
