@@ -5,16 +5,14 @@ arguments each instance was constructed with (``_hub_config``) and gives the
 class ``from_pretrained``, ``save_pretrained``, ``push_to_hub``,
 ``get_config`` and ``from_config``.
 
-Design
-------
-The mixin is built on huggingface_hub's low-level functions
+Design: the mixin is built on huggingface_hub's low-level functions
 (:func:`huggingface_hub.hf_hub_download` for download and caching,
 :meth:`huggingface_hub.HfApi.create_repo` and
 :meth:`huggingface_hub.HfApi.upload_folder` for upload) rather than on
 ``huggingface_hub.PyTorchModelHubMixin``: our constructor-argument record
 already exists, and the loader needs things that mixin does not do (strict key
 checks with a head allowance, the authors' original checkpoints, the
-config-merge rules below). The files written and read are those of the
+config-merge rules of ``from_pretrained``). The files written and read are those of the
 released braindecode repositories (MODELS.md 4.1): ``config.json`` with every
 constructor argument (classes as dotted import paths, tuples as lists,
 ``chs_info`` as a list of dicts) and ``model.safetensors`` (read fallback:
