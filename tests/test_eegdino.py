@@ -52,31 +52,38 @@ def _read_keys_file(name):
     return rows, n_params
 
 
+def _compute_case(case):
+    kwargs = _kwargs(case)
+    model = _build(**kwargs)
+    state = fill_state_dict(model)
+    model.load_state_dict(state, strict=True)
+    encoder = _build(**kwargs, return_encoder_output=True)
+    encoder.load_state_dict(
+        {k: v for k, v in state.items() if not k.startswith("final_layer.")}, strict=True
+    )
+    x = load_case(case)["input"]
+    with torch.inference_mode(), warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        features = model(x, return_features=True)
+        return {
+            "model": model,
+            "logits": model(x),
+            "encoder_output": encoder(x),
+            "features.features": features["features"],
+            "features.cls_token": features["cls_token"],
+        }
+
+
+class _LazyCases(dict):
+    def __missing__(self, case):
+        self[case] = _compute_case(case)
+        return self[case]
+
+
 @pytest.fixture(scope="module")
 def case_outputs():
-    """Outputs of our model on every EEG-DINO fixture case (computed once)."""
-    results = {}
-    for case in CASES:
-        kwargs = _kwargs(case)
-        model = _build(**kwargs)
-        state = fill_state_dict(model)
-        model.load_state_dict(state, strict=True)
-        encoder = _build(**kwargs, return_encoder_output=True)
-        encoder.load_state_dict(
-            {k: v for k, v in state.items() if not k.startswith("final_layer.")}, strict=True
-        )
-        x = load_case(case)["input"]
-        with torch.inference_mode(), warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)
-            features = model(x, return_features=True)
-            results[case] = {
-                "model": model,
-                "logits": model(x),
-                "encoder_output": encoder(x),
-                "features.features": features["features"],
-                "features.cls_token": features["cls_token"],
-            }
-    return results
+    """Outputs of our model on the EEG-DINO fixture cases (each computed once)."""
+    return _LazyCases()
 
 
 @pytest.mark.parametrize("case", CASES)

@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._layers import Attention, Mlp
+from ._layers import Attention, Mlp, TransformerBlock
 
 __all__ = ["PackedLinear", "autocast_context", "mkldnn_available", "optimize_for_inference"]
 
@@ -48,6 +48,9 @@ def mkldnn_available() -> bool:
         )
     except (AttributeError, RuntimeError):
         return False
+
+
+_MKLDNN = mkldnn_available()
 
 
 def autocast_context(device, precision: str = "float32"):
@@ -155,16 +158,18 @@ class PackedLinear(nn.Module):
             self._packed[dtype] = packed
         return packed
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        dtype = _cpu_autocast_dtype() or x.dtype
-        usable = (
+    def _usable(self, x, dtype) -> bool:
+        return (
             x.device.type == "cpu"
             and dtype in (torch.float32, torch.bfloat16)
             and self.weight.device.type == "cpu"
             and not (torch.is_grad_enabled() and self.weight.requires_grad)
-            and mkldnn_available()
+            and _MKLDNN
         )
-        if not usable:
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        dtype = _cpu_autocast_dtype() or x.dtype
+        if not self._usable(x, dtype):
             out = F.linear(x, self.weight, self._effective_bias())
             return F.gelu(out) if self.fused_activation == "gelu" else out
         weight, bias = self._pack(dtype)
@@ -172,6 +177,22 @@ class PackedLinear(nn.Module):
         if self.fused_activation == "gelu":
             return torch.ops.mkldnn._linear_pointwise(x, weight, bias, "gelu", [], "none")
         return torch.ops.mkldnn._linear_pointwise(x, weight, bias, "none", [], "")
+
+    def forward_add(self, x: torch.Tensor, other: torch.Tensor) -> torch.Tensor:
+        """``self(x) + other`` with the addition fused into the matmul when the
+        dtypes allow it (``other`` has the output's shape)."""
+        dtype = _cpu_autocast_dtype() or x.dtype
+        if (
+            self.fused_activation is not None
+            or other.dtype != dtype
+            or other.device.type != "cpu"
+            or not self._usable(x, dtype)
+        ):
+            return self(x) + other
+        weight, bias = self._pack(dtype)
+        return torch.ops.mkldnn._linear_pointwise.binary(
+            x.to(dtype), other.contiguous(), weight, bias, "add"
+        )
 
     def extra_repr(self) -> str:
         return (
@@ -189,6 +210,28 @@ class _FoldedBiasAttention(Attention):
 
     def _qkv(self, x: torch.Tensor) -> torch.Tensor:
         return self.qkv(x)
+
+
+class _FusedResidualBlock(TransformerBlock):
+    """:class:`TransformerBlock` whose residual additions are fused into the
+    attention projection and the second MLP layer (eval mode only).
+
+    Only produced by :func:`optimize_for_inference`, by swapping the class of
+    an existing instance whose ``attn.proj`` and ``mlp.fc2`` are
+    :class:`PackedLinear`.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.training:
+            return super().forward(x)
+        attn = self.attn
+        B, N, _ = x.shape
+        qkv = attn._qkv(self.norm1(x)).reshape(B, N, 3, attn.num_heads, attn.head_dim)
+        q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)
+        out = F.scaled_dot_product_attention(q, k, v).transpose(1, 2).reshape(B, N, -1)
+        x = attn.proj.forward_add(out, x)
+        mlp = self.mlp
+        return mlp.fc2.forward_add(mlp.act(mlp.fc1(self.norm2(x))), x)
 
 
 def _is_exact_gelu(module) -> bool:
@@ -226,7 +269,7 @@ def optimize_for_inference(model: nn.Module, *, inplace: bool = False) -> nn.Mod
     fast = model if inplace else copy.deepcopy(model)
     fast.eval()
     fast.requires_grad_(False)
-    if not mkldnn_available():
+    if not _MKLDNN:
         return fast
     for module in list(fast.modules()):
         if isinstance(module, Attention) and module.q_bias is not None:
@@ -238,7 +281,23 @@ def optimize_for_inference(model: nn.Module, *, inplace: bool = False) -> nn.Mod
             # Mlp computes fc2(hidden_drop(act(fc1(x)))): fc1 and GELU fuse.
             module.fc1 = PackedLinear(module.fc1, fused_activation="gelu")
             module.act = nn.Identity()
+        if type(module) is nn.Sequential:
+            children = list(module)
+            for i, child in enumerate(children[:-1]):
+                if type(child) is nn.Linear and _is_exact_gelu(children[i + 1]):
+                    module[i] = PackedLinear(child, fused_activation="gelu")
+                    module[i + 1] = nn.Identity()
         for name, child in list(module.named_children()):
             if type(child) is nn.Linear:
                 setattr(module, name, PackedLinear(child))
+    for module in list(fast.modules()):
+        if (
+            type(module) is TransformerBlock
+            and isinstance(module.attn.proj, PackedLinear)
+            and isinstance(module.mlp.fc2, PackedLinear)
+            and type(module.attn) in (Attention, _FoldedBiasAttention)
+            and type(module.mlp) is Mlp
+        ):
+            # Dropout and DropPath are identities in eval mode.
+            module.__class__ = _FusedResidualBlock
     return fast
