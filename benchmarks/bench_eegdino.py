@@ -1,0 +1,190 @@
+"""CPU inference speed of EEG-DINO: baseline vs our float32 fast path vs bfloat16.
+
+Run (from the repository root)::
+
+    PYTHONPATH=. /work/bdvenv/bin/python benchmarks/bench_eegdino.py
+    .venv/bin/python benchmarks/bench_eegdino.py          # no braindecode: own baseline
+
+For EEG-DINO-Small and -Medium, 19 channels x 4 s at 200 Hz (800 samples),
+batch sizes 1 and 32, it times the default forward (logits) of
+
+- ``baseline``: braindecode's ``EEGDINO`` holding the same state_dict when
+  braindecode is importable, else our plain eager float32 model;
+- ``fp32-fast``: :func:`skeegfm.models._fast.optimize_for_inference` (oneDNN
+  pre-packed linears, fused GELU / q-v bias / residual adds), float32;
+- ``bf16``: the same model under CPU bfloat16 autocast,
+
+and prints windows/s, achieved GFLOP/s (FLOPs counted by torch's
+FlopCounterMode on the float32 model), the speed-up over the baseline, the
+largest absolute difference of the fast path's logits and embeddings from the
+baseline's, and the cosine similarity of bfloat16 vs float32 embeddings (mean
+patch token per window; the lowest over the batch).
+
+Timing: ``torch.inference_mode``, 2 intra-op threads, the median of
+``--rounds`` interleaved rounds, each the median of ``--repeat`` calls after
+warm-up (see ``benchmarks/_timing.py``); variants alternate within a round so
+that load from other processes hits them alike.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.abc
+import importlib.machinery
+import statistics
+import sys
+import types
+import warnings
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _timing import braindecode_models, count_flops, median_time, setup_threads  # noqa: E402
+
+from skeegfm.models import EEGDINO, EEGDINO_CONFIGS  # noqa: E402
+from skeegfm.models._fast import autocast_context, optimize_for_inference  # noqa: E402
+
+N_CHANS, N_TIMES, N_OUTPUTS = 19, 800, 2
+
+
+class _MissingTorchaudio(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Placeholder ``torchaudio`` package for the baseline environment.
+
+    braindecode imports torchaudio at package import for its filter and
+    resampling models; no torchaudio wheel matches the installed torch. EEG-DINO
+    uses none of it, so a placeholder whose every attribute raises when used
+    lets ``braindecode.models`` import.
+    """
+
+    def find_spec(self, name, path=None, target=None):
+        if name == "torchaudio" or name.startswith("torchaudio."):
+            return importlib.machinery.ModuleSpec(name, self, is_package=True)
+        return None
+
+    def create_module(self, spec):
+        module = types.ModuleType(spec.name)
+        module.__path__ = []
+
+        def __getattr__(attr):
+            if attr.startswith("__"):
+                raise AttributeError(attr)
+
+            def missing(*args, **kwargs):
+                raise NotImplementedError(f"{spec.name}.{attr}: torchaudio is not installed")
+
+            return type(attr, (), {"__init__": missing, "__call__": missing})
+
+        module.__getattr__ = __getattr__
+        return module
+
+    def exec_module(self, module):
+        pass
+
+
+def _baseline_models():
+    """``(braindecode.models, note)`` or ``(None, reason)``."""
+    bd = braindecode_models()
+    if bd is not None:
+        return bd, "braindecode"
+    try:
+        import torchaudio  # noqa: F401
+    except ImportError:
+        sys.meta_path.append(_MissingTorchaudio())
+        for name in [m for m in sys.modules if m.startswith("braindecode")]:
+            del sys.modules[name]
+        bd = braindecode_models()
+        if bd is not None:
+            return bd, "braindecode (torchaudio placeholder)"
+    return None, "own eager float32 (braindecode not importable)"
+
+
+def _build(size, bd):
+    torch.manual_seed(0)
+    kwargs = dict(n_chans=N_CHANS, n_outputs=N_OUTPUTS, n_times=N_TIMES, sfreq=200.0,
+                  **EEGDINO_CONFIGS[size])
+    ours = EEGDINO(**kwargs).eval()
+    if bd is None:
+        return ours, ours
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        baseline = bd.EEGDINO(**kwargs).eval()
+    baseline.load_state_dict(ours.state_dict(), strict=True)
+    return ours, baseline
+
+
+def _embedding(model, x):
+    return model(x, return_features=True)["features"].float().mean(dim=1)
+
+
+def run(sizes, batch_sizes, rounds, repeat, warmup, threads):
+    setup_threads(threads)
+    bd, baseline_name = _baseline_models()
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
+          f"mkldnn={torch.backends.mkldnn.is_available()}, baseline: {baseline_name}")
+    print(f"input: {N_CHANS} channels x {N_TIMES} samples (4 s at 200 Hz); timing: median of "
+          f"{rounds} interleaved rounds x median of {repeat} calls after {warmup} warm-up")
+    header = ("| model | batch | path | windows/s | GFLOP/s | speed-up | max abs diff "
+              "(logits / emb) vs baseline | bf16 cosine |")
+    print()
+    print(header)
+    print("|" + "---|" * 8)
+    rows = []
+    for size in sizes:
+        ours, baseline = _build(size, bd)
+        fast = optimize_for_inference(ours)
+        for batch in batch_sizes:
+            x = torch.randn(batch, N_CHANS, N_TIMES, generator=torch.Generator().manual_seed(1))
+            flops = count_flops(ours, x)
+
+            def bf16_forward(x=x):
+                with autocast_context("cpu", "bfloat16"):
+                    return fast(x)
+
+            variants = {
+                "baseline": lambda x=x: baseline(x),
+                "fp32-fast": lambda x=x: fast(x),
+                "bf16": bf16_forward,
+            }
+            with torch.inference_mode():
+                ref_logits, ref_emb = baseline(x), _embedding(baseline, x)
+                diff_logits = (fast(x) - ref_logits).abs().max().item()
+                diff_emb = (_embedding(fast, x) - ref_emb).abs().max().item()
+                with autocast_context("cpu", "bfloat16"):
+                    bf16_emb = _embedding(fast, x)
+                cosine = torch.nn.functional.cosine_similarity(
+                    bf16_emb, _embedding(fast, x), dim=1
+                ).min().item()
+                times = {name: [] for name in variants}
+                for _ in range(rounds):
+                    for name, fn in variants.items():
+                        times[name].append(median_time(fn, warmup=warmup, repeat=repeat))
+            seconds = {name: statistics.median(t) for name, t in times.items()}
+            for name in variants:
+                s = seconds[name]
+                speedup = seconds["baseline"] / s
+                diff = f"{diff_logits:.1e} / {diff_emb:.1e}" if name == "fp32-fast" else ""
+                cos = f"{cosine:.5f}" if name == "bf16" else ""
+                row = (f"| EEG-DINO-{size.capitalize()} | {batch} | {name} | {batch / s:.2f} | "
+                       f"{flops / s / 1e9:.1f} | {speedup:.2f}x | {diff} | {cos} |")
+                rows.append(row)
+                print(row, flush=True)
+    return rows
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", nargs="+", default=["small", "medium"],
+                        choices=sorted(EEGDINO_CONFIGS))
+    parser.add_argument("--batch-sizes", nargs="+", type=int, default=[1, 32])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--warmup", type=int, default=1)
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args(argv)
+    run(args.sizes, args.batch_sizes, args.rounds, args.repeat, args.warmup, args.threads)
+
+
+if __name__ == "__main__":
+    main()
