@@ -287,6 +287,7 @@ class _BaseFoundationEstimator(BaseEstimator):
         _check_choice("on_missing", self.on_missing, _ON_MISSING)
         _check_choice("on_unknown", self.on_unknown, _ON_UNKNOWN)
         _check_choice("precision", self.precision, _PRECISIONS)
+        resolve_device(self.device)
         if (
             not isinstance(self.batch_size, numbers.Integral)
             or isinstance(self.batch_size, bool)

@@ -323,6 +323,9 @@ class EEGDINOEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseEm
     _model_class_name = "EEGDINO"
     _default_record = "eegdino-small"
     _poolings = ("mean", "cls", "mean+cls")
+    # Bound here so that set_output wraps it: scikit-learn wraps only the
+    # transform a TransformerMixin subclass defines in its own body.
+    transform = _BaseEmbedder.transform
 
     def __init__(
         self,
@@ -442,6 +445,9 @@ class EEGPTEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseEmbe
     _model_class_name = "EEGPT"
     _default_record = "eegpt"
     _poolings = ("mean", "flatten")
+    # Bound here so that set_output wraps it: scikit-learn wraps only the
+    # transform a TransformerMixin subclass defines in its own body.
+    transform = _BaseEmbedder.transform
 
     def __init__(
         self,
@@ -567,6 +573,9 @@ class CodeBrainEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _Base
     _model_class_name = "CodeBrain"
     _default_record = "codebrain"
     _poolings = ("mean", "channel")
+    # Bound here so that set_output wraps it: scikit-learn wraps only the
+    # transform a TransformerMixin subclass defines in its own body.
+    transform = _BaseEmbedder.transform
 
     def __init__(
         self,
