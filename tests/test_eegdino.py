@@ -330,3 +330,25 @@ def test_autocast_context_validation():
         autocast_context("cpu", "int8")
     with pytest.raises(ValueError, match="bfloat16"):
         autocast_context("cpu", "float16")
+
+
+def test_fast_path_falls_back_without_mkldnn(monkeypatch):
+    import skeegfm.models._fast as fast_module
+
+    model = _tiny()
+    x = torch.randn(2, 19, 400)
+    with torch.inference_mode():
+        expected = model(x)
+    packed = optimize_for_inference(model)  # built while oneDNN is usable
+    monkeypatch.setattr(fast_module, "_MKLDNN", False)
+    plain = optimize_for_inference(model)
+    assert type(plain.encoder_layers[0].mlp.fc1) is torch.nn.Linear
+    with torch.inference_mode():
+        torch.testing.assert_close(plain(x), expected, rtol=1e-5, atol=1e-5)
+        # Already converted layers take the F.linear path when oneDNN is off.
+        torch.testing.assert_close(packed(x), expected, rtol=1e-5, atol=1e-5)
+    # With gradients (weights trainable again) PackedLinear falls back too.
+    packed.requires_grad_(True)
+    packed.train()
+    packed(x).sum().backward()
+    assert packed.encoder_layers[0].mlp.fc1.weight.grad is not None
