@@ -17,12 +17,10 @@ as pretrained.
 from __future__ import annotations
 
 import json
-import os
 import platform
+import re
 import sys
 import time
-import urllib.error
-import urllib.request
 import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -56,7 +54,6 @@ _EMBEDDER_CLASSES = {
     "CodeBrain": "CodeBrainEmbedder",
 }
 BASELINE_NAME = "Log band power (baseline)"
-_WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 
 
 def _say(message, stream=None):
@@ -76,14 +73,14 @@ class WeightsSpec:
     model : str
         Record name, e.g. ``"eegpt"``.
     checkpoint : str | None
-        What the embedder loads: a local directory/file, or ``None`` for a
-        randomly initialised encoder.
+        What the embedder loads: a Hub id, a local directory or file, or
+        ``None`` for a randomly initialised encoder.
     kind : str
-        ``"pretrained"`` (released Hub weights), ``"local"`` (a user path) or
+        ``"pretrained"`` (Hub weights), ``"local"`` (a user path) or
         ``"random"``.
     label : str
-        What the results table shows: ``"<hub id>@<revision>"``, the path, or
-        ``"random"``.
+        What the results table shows: the Hub id (completed with the
+        revision once loaded), the path, or ``"random"``.
     note : str | None
         One-line explanation when the released weights could not be used.
     """
@@ -96,18 +93,16 @@ class WeightsSpec:
 
 
 def hub_reachable(timeout=3.0):
-    """Whether the Hugging Face Hub answers within ``timeout`` seconds.
+    """Whether the Hugging Face Hub can be used, decided in at most ``timeout`` s.
 
-    Returns ``False`` at once when ``HF_HUB_OFFLINE`` is set. Otherwise sends
-    one HEAD request to the Hub endpoint (proxies from the environment are
-    honoured); any HTTP answer counts as reachable. This avoids
-    huggingface_hub's own retries, which take tens of seconds without a
-    network.
+    ``False`` at once in offline mode (``HF_HUB_OFFLINE=1``); otherwise the
+    Hub loader's connection probe (:mod:`skeegfm.models._hub`), which avoids
+    huggingface_hub's retries of tens of seconds without a network.
 
     Parameters
     ----------
     timeout : float
-        Seconds to wait for an answer.
+        Seconds to wait for a connection.
 
     Returns
     -------
@@ -115,88 +110,38 @@ def hub_reachable(timeout=3.0):
     """
     from huggingface_hub import constants
 
-    if constants.HF_HUB_OFFLINE or os.environ.get("HF_HUB_OFFLINE", "").lower() in (
-        "1",
-        "true",
-        "yes",
-        "on",
-    ):
-        return False
-    request = urllib.request.Request(constants.ENDPOINT, method="HEAD")
-    try:
-        urllib.request.urlopen(request, timeout=timeout).close()
-    except urllib.error.HTTPError:
-        return True  # the server answered
-    except (urllib.error.URLError, OSError, ValueError):
-        return False
-    return True
+    from .models._hub import _endpoint_reachable, _is_offline
+
+    return not _is_offline() and _endpoint_reachable(constants.ENDPOINT, timeout=timeout)
 
 
-def _cached_snapshot(repo_id, revision=None, cache_dir=None):
-    """Local snapshot directory of ``repo_id`` holding a config and weights, or None."""
-    from huggingface_hub import try_to_load_from_cache
-
-    config = try_to_load_from_cache(repo_id, "config.json", cache_dir=cache_dir, revision=revision)
-    if not isinstance(config, str):
-        return None
-    snapshot = Path(config).parent
-    if any((snapshot / name).exists() for name in _WEIGHT_FILES):
-        return snapshot
-    return None
-
-
-def _download_snapshot(repo_id, revision=None, cache_dir=None):
-    """Download config and weights of ``repo_id``; return the snapshot directory."""
-    from huggingface_hub import hf_hub_download
-    from huggingface_hub.errors import EntryNotFoundError
-
-    kwargs = dict(revision=revision, cache_dir=cache_dir, etag_timeout=5)
-    config = hf_hub_download(repo_id, "config.json", **kwargs)
-    for name in _WEIGHT_FILES:
-        try:
-            hf_hub_download(repo_id, name, **kwargs)
-        except EntryNotFoundError:
-            continue
-        return Path(config).parent
-    raise FileNotFoundError(f"{repo_id} has neither {' nor '.join(_WEIGHT_FILES)}.")
-
-
-def _random_spec(name, note=None):
-    return WeightsSpec(model=name, checkpoint=None, kind="random", label="random", note=note)
-
-
-def resolve_weights(
-    models, weights="pretrained", checkpoints=None, *, probe_timeout=3.0, cache_dir=None
-):
-    """Decide where each encoder's weights come from, without long waits.
+def resolve_weights(models, weights="pretrained", checkpoints=None):
+    """Decide which weights each encoder loads.
 
     Parameters
     ----------
     models : list of str
         Record names or aliases (``"eegdino"`` means ``"eegdino-small"``).
     weights : {"pretrained", "random"}
-        Default for every model without an entry in ``checkpoints``.
+        Default for every model without an entry in ``checkpoints``:
+        the released Hub weights, or random initialisation.
     checkpoints : dict | None
-        ``{model: path or Hub id}`` overrides, per model.
-    probe_timeout : float
-        Seconds to wait for the Hub before declaring it unreachable.
-    cache_dir : str | path-like | None
-        Hugging Face Hub cache folder (default: huggingface_hub's, i.e.
-        ``HF_HUB_CACHE`` or ``~/.cache/huggingface/hub``).
+        ``{model: local path, Hub id or "random"}`` overrides, per model.
 
     Returns
     -------
     specs : dict of str to WeightsSpec
-        Keyed by record name, in the order of ``models``. A pretrained model
-        whose weights are neither cached nor downloadable gets a random spec
-        with a one-line ``note`` saying why.
+        Keyed by record name, in the order of ``models``. Whether Hub weights
+        are available is found out when they are loaded (see
+        :func:`run_benchmark`).
 
     Raises
     ------
     ValueError
         If ``weights`` is not "pretrained"/"random", if a model name is
-        unknown, or if a ``checkpoints`` entry names no existing path and is
-        not a Hub id (``"owner/name"``).
+        unknown, if ``checkpoints`` names a model not in ``models``, or if a
+        ``checkpoints`` entry is neither an existing path nor a Hub id
+        (``"owner/name"``).
     """
     if weights not in ("pretrained", "random"):
         raise ValueError(f"weights must be 'pretrained' or 'random'; got {weights!r}.")
@@ -207,57 +152,79 @@ def resolve_weights(
         raise ValueError(
             f"--checkpoint given for {extra}, which are not among the models run ({names})."
         )
-    reachable = None  # probed once, lazily
     specs = {}
     for name in names:
-        record = get_record(name)
-        repo_id, revision = None, None
-        if name in overrides:
-            target = overrides[name]
-            if target == "random":
-                specs[name] = _random_spec(name)
-                continue
-            path = Path(target).expanduser()
-            if path.exists():
-                specs[name] = WeightsSpec(name, str(path.resolve()), "local", str(path.resolve()))
-                continue
-            if target.count("/") != 1 or target.startswith((".", "/", "~")):
-                raise ValueError(
-                    f"Checkpoint for {name!r}: {target!r} is neither an existing file or "
-                    "directory nor a Hub id 'owner/name[@revision]'."
-                )
-            repo_id, _, revision = target.partition("@")
-            revision = revision or None
-        elif weights == "random":
-            specs[name] = _random_spec(name)
-            continue
+        target = overrides.get(name, "random" if weights == "random" else None)
+        if target is None:
+            hub_id = get_record(name).hub_id
+            specs[name] = WeightsSpec(name, hub_id, "pretrained", hub_id)
+        elif target == "random":
+            specs[name] = WeightsSpec(name, None, "random", "random")
+        elif Path(target).expanduser().exists():
+            path = str(Path(target).expanduser().resolve())
+            specs[name] = WeightsSpec(name, path, "local", path)
+        elif _HUB_ID.match(target):
+            specs[name] = WeightsSpec(name, target, "pretrained", target)
         else:
-            repo_id = record.hub_id
-        snapshot = _cached_snapshot(repo_id, revision, cache_dir)
-        if snapshot is None:
-            if reachable is None:
-                reachable = hub_reachable(probe_timeout)
-            if not reachable:
-                specs[name] = _random_spec(
-                    name,
-                    f"{name}: weights {repo_id} are not in the local Hub cache and the Hub is "
-                    "unreachable (offline): running with RANDOM initialisation, marked 'random'.",
-                )
-                continue
-            try:
-                snapshot = _download_snapshot(repo_id, revision, cache_dir)
-            except Exception as exc:  # noqa: BLE001 - any download failure -> random, said once
-                first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-                specs[name] = _random_spec(
-                    name,
-                    f"{name}: could not download {repo_id} ({type(exc).__name__}: {first[:120]}): "
-                    "running with RANDOM initialisation, marked 'random'.",
-                )
-                continue
-        specs[name] = WeightsSpec(
-            name, str(snapshot), "pretrained", f"{repo_id}@{snapshot.name[:12]}"
-        )
+            raise ValueError(
+                f"Checkpoint for {name!r}: {target!r} is neither an existing file or "
+                "directory nor a Hub id 'owner/name'."
+            )
     return specs
+
+
+_HUB_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
+
+
+def _unavailable_note(spec):
+    """The one line printed when released weights cannot be had."""
+    from .models._hub import _is_offline
+
+    why = "offline mode (HF_HUB_OFFLINE=1)" if _is_offline() else "the Hub cannot be reached"
+    return (
+        f"{spec.model}: weights {spec.checkpoint} are not in the local Hugging Face cache and "
+        f"cannot be downloaded ({why}): running with RANDOM initialisation, marked 'random'."
+    )
+
+
+def _loaded_label(spec, embedder):
+    """The weights label once loaded: Hub id with the commit, path, or random."""
+    source = getattr(embedder, "pretrained_source_", None) or {}
+    if "random_init" in source:
+        return "random"
+    if spec.kind == "pretrained" and source.get("commit"):
+        return f"{source.get('repo_id', spec.checkpoint)}@{str(source['commit'])[:12]}"
+    return spec.label
+
+
+def _fit_embedder(spec, epochs, *, fallback=False, say=_say, **kwargs):
+    """Fit the embedder of ``spec`` on ``epochs``; returns ``(embedder, spec)``.
+
+    With ``fallback``, released weights that cannot be had (offline, not
+    cached) are replaced by random ones, said in one line, and the returned
+    spec is the random one. ``kwargs`` are embedder parameters.
+    """
+    from .models import WeightsNotAvailableError
+
+    def fit(spec):
+        embedder = _make_embedder(spec, verbose=False, **kwargs)
+        with warnings.catch_warnings():
+            # Random weights are announced in the table, not per fit.
+            warnings.filterwarnings("ignore", message="checkpoint=None", category=UserWarning)
+            embedder.fit(epochs)
+        return embedder
+
+    try:
+        embedder = fit(spec)
+    except WeightsNotAvailableError:
+        if not (fallback and spec.kind == "pretrained"):
+            raise
+        note = _unavailable_note(spec)
+        say(f"skeegfm: {note}")
+        spec = WeightsSpec(spec.model, None, "random", "random", note)
+        embedder = fit(spec)
+    spec.label = _loaded_label(spec, embedder)
+    return embedder, spec
 
 
 def _record_name(name):
@@ -447,24 +414,32 @@ def _make_embedder(spec, *, device, batch_size, random_state, verbose, **params)
     )
 
 
+_RANDOM_DIRS: dict = {}  # (record name, seed) -> TemporaryDirectory, kept for the process
+
+
 def _random_checkpoint(record, random_state):
-    """A directory holding ``record``'s architecture with random weights."""
+    """A temporary directory holding ``record``'s architecture with random weights."""
     import tempfile
 
     import torch
 
     from . import models
 
-    directory = Path(tempfile.gettempdir()) / f"skeegfm-random-{record.name}-{random_state}"
-    if not (directory / "config.json").exists():
+    key = (record.name, int(random_state))
+    if key not in _RANDOM_DIRS:
+        holder = tempfile.TemporaryDirectory(prefix=f"skeegfm-random-{record.name}-")
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(int(random_state))
             module = getattr(models, record.model)(
-                **record.preset, n_chans=len(record.ch_names), n_times=int(5 * record.sfreq),
-                sfreq=record.sfreq, return_encoder_output=True,
+                **record.preset,
+                n_chans=len(record.ch_names),
+                n_times=int(5 * record.sfreq),
+                sfreq=record.sfreq,
+                return_encoder_output=True,
             )
-        module.save_pretrained(directory)
-    return directory
+        module.save_pretrained(holder.name)
+        _RANDOM_DIRS[key] = holder
+    return Path(_RANDOM_DIRS[key].name)
 
 
 def _device_of(embedder, device):
@@ -501,8 +476,6 @@ def run_benchmark(
     batch_size=32,
     random_state=0,
     progress=True,
-    probe_timeout=3.0,
-    cache_dir=None,
 ):
     """Cross-validate linear probes of frozen encoders and a classical baseline.
 
@@ -538,10 +511,6 @@ def run_benchmark(
         Seed of random initialisations and of the probe.
     progress : bool
         Show progress bars and notices on stderr.
-    probe_timeout : float
-        Seconds to wait for the Hub before treating it as unreachable.
-    cache_dir : str | path-like | None
-        Hugging Face Hub cache folder (default: huggingface_hub's).
 
     Returns
     -------
@@ -562,12 +531,7 @@ def run_benchmark(
     out_dir = Path(output_dir)
     bench = load_benchmark_data(data, label_column, group_column)
     cv, n_splits = _make_cv(bench, n_splits)
-    specs = resolve_weights(
-        models, weights, checkpoints, probe_timeout=probe_timeout, cache_dir=cache_dir
-    )
-    for spec in specs.values():
-        if spec.note:
-            _say(f"skeegfm: {spec.note}")
+    specs = resolve_weights(models, weights, checkpoints)
     n_epochs = len(bench.y)
     if progress:
         _say(
@@ -583,13 +547,15 @@ def run_benchmark(
     )
     for name, spec in specs.items():
         bar.set_postfix_str(name)
-        embedder = _make_embedder(
-            spec, device=device, batch_size=batch_size, random_state=random_state, verbose=progress
+        embedder, spec = _fit_embedder(
+            spec,
+            bench.epochs,
+            fallback=True,
+            say=lambda line: tqdm.write(line, file=sys.stderr),
+            device=device,
+            batch_size=batch_size,
+            random_state=random_state,
         )
-        with warnings.catch_warnings():
-            # Random weights were announced in one line above.
-            warnings.filterwarnings("ignore", message="checkpoint=None", category=UserWarning)
-            embedder.set_params(verbose=False).fit(bench.epochs)
         embedder.set_params(verbose=progress)
         start = time.perf_counter()
         embeddings = embedder.transform(bench.epochs)

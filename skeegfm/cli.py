@@ -328,20 +328,21 @@ def _output_path(args, path):
 
 def _cmd_embed(args):
     from . import __version__
-    from ._benchmark import _make_embedder, resolve_weights
+    from ._benchmark import _fit_embedder, _unavailable_note, resolve_weights
     from ._registry import get_record
+    from .models import WeightsNotAvailableError
 
     if args.output is not None and len(args.inputs) > 1:
         raise CommandError("-o/--output takes one INPUT; use --output-dir for several.")
     record = get_record(args.model)
     checkpoints = {record.name: args.checkpoint} if args.checkpoint else None
     spec = resolve_weights([record.name], args.weights, checkpoints)[record.name]
-    if spec.note:
-        raise CommandError(
-            spec.note.replace("running with RANDOM initialisation, marked 'random'.", "")
-            + "Pass --checkpoint PATH, or --weights random for a randomly initialised encoder."
-        )
-    embedder = None
+    params = dict(
+        device=args.device,
+        batch_size=args.batch_size,
+        random_state=args.seed,
+        on_missing=args.on_missing,
+    )
     for path in args.inputs:
         inst = _read_input(path)
         _set_types_from_names(inst)
@@ -361,17 +362,15 @@ def _cmd_embed(args):
             )
         inst = inst.copy().pick(keep)
         epochs, onsets = _to_epochs(inst, args.window, args.stride, record)
-        if embedder is None:
-            embedder = _make_embedder(
-                spec,
-                device=args.device,
-                batch_size=args.batch_size,
-                random_state=args.seed,
-                verbose=not args.quiet,
-                on_missing=args.on_missing,
-            )
         try:
-            embeddings = embedder.fit(epochs).transform(epochs)
+            embedder, spec = _fit_embedder(spec, epochs, **params)
+            embedder.set_params(verbose=not args.quiet)
+            embeddings = embedder.transform(epochs)
+        except WeightsNotAvailableError as exc:
+            raise CommandError(
+                f"{_unavailable_note(spec).split(': running with')[0]}. Pass --checkpoint PATH, "
+                "or --weights random for a randomly initialised encoder."
+            ) from exc
         except ValueError as exc:
             raise CommandError(f"{path}: {exc}") from exc
         out = _output_path(args, path)

@@ -131,64 +131,97 @@ def test_benchmark_user_data_columns(tiny, small_epo, tmp_path, capsys):
     assert payload["cv"] == "GroupKFold(n_splits=4)"  # min(5, n_subjects)
 
 
-def test_benchmark_random_rows_are_marked(tiny, tmp_path, capsys, monkeypatch):
-    """Offline without cached weights: one line per model, rows say 'random'."""
-    made = []
+@pytest.fixture
+def hub_cache(tmp_path, monkeypatch):
+    """An empty Hugging Face cache, offline mode on, no encoder kept in memory."""
+    from huggingface_hub import constants
 
-    def tiny_embedder(spec, **kwargs):
-        # Same spec (random), but a tiny architecture so the test stays fast.
-        made.append(spec)
-        from skeegfm.embedders import EEGPTEmbedder
+    from skeegfm._cache import clear_encoder_cache
 
-        return EEGPTEmbedder(checkpoint=tiny["eegpt"], **kwargs)
+    clear_encoder_cache()  # encoders are cached per Hub id, across tests
+    monkeypatch.setattr(_benchmark, "_RANDOM_DIRS", {})
 
-    monkeypatch.setattr(_benchmark, "_make_embedder", tiny_embedder)
+    cache = tmp_path / "hub"
+    cache.mkdir()
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(cache))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    yield cache
+    clear_encoder_cache()
+
+
+def test_benchmark_random_rows_are_marked(tiny, tmp_path, capsys, monkeypatch, hub_cache):
+    """Offline without cached weights: one line per model, rows say 'random'."""
+    from skeegfm.embedders import EEGPTEmbedder
+
+    made = []
+    real = _benchmark._make_embedder
+
+    def fake(spec, **kwargs):
+        made.append(spec)
+        if spec.kind == "random":  # a tiny architecture keeps the test fast
+            return EEGPTEmbedder(checkpoint=tiny["eegpt"], **kwargs)
+        return real(spec, **kwargs)
+
+    monkeypatch.setattr(_benchmark, "_make_embedder", fake)
     out = tmp_path / "offline"
     status = main(["benchmark", "--models", "eegpt", "--n-splits", "2", "--output-dir", str(out)])
     assert status == 0
     captured = capsys.readouterr()
     notices = [line for line in captured.err.splitlines() if "RANDOM" in line]
-    assert len(notices) == 1 and "eegpt" in notices[0] and "offline" in notices[0]
-    assert made[0].kind == "random" and made[0].checkpoint is None
+    assert len(notices) == 1
+    assert "eegpt" in notices[0] and "braindecode/eegpt-pretrained" in notices[0]
+    assert "offline" in notices[0]
+    # First the released weights were tried, then random ones.
+    assert [(s.kind, s.checkpoint) for s in made] == [
+        ("pretrained", "braindecode/eegpt-pretrained"),
+        ("random", None),
+    ]
     results = pd.read_csv(out / "results.csv")
     assert results.loc[0, "weights"] == "random" and results.loc[0, "weights_kind"] == "random"
     assert "use randomly initialised encoders" in captured.out
 
 
-def test_resolve_weights_offline_cache_and_overrides(tiny, tmp_path, monkeypatch):
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    assert hub_reachable() is False
-    empty = tmp_path / "empty-cache"
-    specs = resolve_weights(["eegdino", "eegpt", "codebrain"], cache_dir=empty)
-    assert [s.kind for s in specs.values()] == ["random"] * 3
-    assert all(s.note and s.model in s.note for s in specs.values())
-    assert list(specs) == ["eegdino-small", "eegpt", "codebrain"]
-
-    # A snapshot in the Hub cache layout is used, labelled with its revision.
-    cache = tmp_path / "hub"
+def test_benchmark_uses_cached_hub_weights(tiny, tmp_path, hub_cache):
+    """Weights in the Hub cache are used offline and labelled with their commit."""
     commit = "0123456789abcdef0123456789abcdef01234567"
-    repo = cache / "models--braindecode--eegpt-pretrained"
-    snapshot = repo / "snapshots" / commit
-    save_tiny("eegpt", snapshot)
+    repo = hub_cache / "models--braindecode--eegpt-pretrained"
+    save_tiny("eegpt", repo / "snapshots" / commit)
     (repo / "refs").mkdir(parents=True)
     (repo / "refs" / "main").write_text(commit)
-    spec = resolve_weights(["eegpt"], cache_dir=cache)["eegpt"]
-    assert spec.kind == "pretrained" and spec.note is None
-    assert spec.label == f"braindecode/eegpt-pretrained@{commit[:12]}"
-    assert Path(spec.checkpoint) == snapshot
-
-    specs = resolve_weights(
-        ["eegpt", "eegdino"], "random", {"eegpt": tiny["eegpt"]}, cache_dir=empty
+    results = _benchmark.run_benchmark(
+        ["eegpt"], n_splits=2, output_dir=tmp_path / "cached", progress=False
     )
-    assert specs["eegpt"].kind == "local" and specs["eegdino-small"].kind == "random"
-    assert specs["eegdino-small"].note is None  # asked for: no notice
+    row = results.iloc[0]
+    assert row["weights"] == f"braindecode/eegpt-pretrained@{commit[:12]}"
+    assert row["weights_kind"] == "pretrained"
+    assert row["n_features"] == 2 * 16  # the tiny encoder from the cache
+
+
+def test_resolve_weights(tiny, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    assert hub_reachable() is False
+    specs = resolve_weights(["eegdino", "eegpt", "codebrain"])
+    assert list(specs) == ["eegdino-small", "eegpt", "codebrain"]
+    assert [s.kind for s in specs.values()] == ["pretrained"] * 3
+    assert specs["eegpt"].checkpoint == "braindecode/eegpt-pretrained"
+    specs = resolve_weights(
+        ["eegpt", "eegdino", "eegdino-medium"],
+        "random",
+        {"eegpt": tiny["eegpt"], "eegdino-medium": "someone/my-eegdino"},
+    )
+    assert specs["eegpt"].kind == "local" and specs["eegpt"].label == str(Path(tiny["eegpt"]).resolve())
+    assert specs["eegdino-small"].kind == "random" and specs["eegdino-small"].checkpoint is None
+    assert specs["eegdino-medium"].kind == "pretrained"
+    assert specs["eegdino-medium"].checkpoint == "someone/my-eegdino"
+    assert resolve_weights(["eegpt"], checkpoints={"eegpt": "random"})["eegpt"].kind == "random"
     with pytest.raises(ValueError, match="neither an existing file"):
         resolve_weights(["eegpt"], checkpoints={"eegpt": "./no/such/dir"})
     with pytest.raises(ValueError, match="not among the models"):
         resolve_weights(["eegpt"], checkpoints={"eegdino": tiny["eegdino"]})
     with pytest.raises(ValueError, match="known"):
         resolve_weights(["eegnet"])
+    with pytest.raises(ValueError, match="pretrained"):
+        resolve_weights(["eegpt"], "imagenet")
 
 
 @pytest.mark.parametrize(
@@ -282,9 +315,9 @@ def test_embed_errors(tiny, tmp_path, capsys, monkeypatch):
 
     assert main(["embed", str(EDF), "--model", "eegpt", "--window", "0.1"]) == 2
 
-    # Offline without cached weights: an error, never silently random embeddings.
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setattr(_benchmark, "_cached_snapshot", lambda *a, **k: None)
+
+def test_embed_offline_without_weights_is_an_error(hub_cache, tmp_path, capsys):
+    """Never silently random embeddings: embed stops and says what to pass."""
     assert main(["embed", str(EDF), "--model", "eegpt", "-o", str(tmp_path / "x.npz")]) == 2
     err = capsys.readouterr().err
     assert "--weights random" in err and not (tmp_path / "x.npz").exists()
