@@ -99,7 +99,8 @@ def _eager(state, summary_only=True, **extra):
 
 
 def build_variants():
-    """(name, model to time, eager model for FLOP counting, precision, same patching as baseline)."""
+    """Rows of (name, model to time, eager model for FLOP counting, precision,
+    same patching as the baseline)."""
     torch.manual_seed(0)
     state = EEGPT(**_encoder_kwargs()).state_dict()
     plain = _eager(state, summary_only=False)
@@ -124,8 +125,10 @@ def build_variants():
         ("ours eager fp32, summary-only last block", eager, eager, "float32", True),
         ("ours fast fp32 (pre-packed + summary-only)", fast, eager, "float32", True),
         ("ours fast bf16 autocast", fast, eager, "bfloat16", True),
-        ("ours fast fp32, stride 64 (non-overlapping)", fast_nonoverlap, eager_nonoverlap, "float32", False),
-        ("ours fast bf16, stride 64 (non-overlapping)", fast_nonoverlap, eager_nonoverlap, "bfloat16", False),
+        ("ours fast fp32, stride 64 (non-overlapping)", fast_nonoverlap, eager_nonoverlap,
+         "float32", False),
+        ("ours fast bf16, stride 64 (non-overlapping)", fast_nonoverlap, eager_nonoverlap,
+         "bfloat16", False),
     ]
 
 
@@ -136,9 +139,8 @@ def run(batch_sizes, threads, rounds=None):
     variants = build_variants()
     rows = []
     for batch in batch_sizes:
-        x = torch.randn(
-            batch, len(STANDARD_19_CHANNELS), N_TIMES, generator=torch.Generator().manual_seed(batch)
-        )
+        gen = torch.Generator().manual_seed(batch)
+        x = torch.randn(batch, len(STANDARD_19_CHANNELS), N_TIMES, generator=gen)
         n_rounds = rounds or (7 if batch <= 4 else 3)
         calls, outputs = [], []
         for _, model, _, precision, _ in variants:
@@ -186,7 +188,8 @@ def _format_row(r):
     cos = "-" if r["cos_vs_fp32"] is None else f"{r['cos_vs_fp32']:.5f}"
     return (
         f"| {r['batch']:>2} | {r['variant']:<46} | {r['windows_per_s']:8.2f} | "
-        f"{r['gflop_per_s']:7.1f} | {r['gflop_per_window']:6.1f} | {r['speedup']:5.2f}x | {diff:>7} | {cos:>7} |"
+        f"{r['gflop_per_s']:7.1f} | {r['gflop_per_window']:6.1f} | {r['speedup']:5.2f}x | "
+        f"{diff:>7} | {cos:>7} |"
     )
 
 

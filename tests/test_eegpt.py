@@ -227,7 +227,14 @@ def test_reordering_channels_and_names_together_gives_identical_outputs():
 
 @pytest.mark.parametrize(
     "n_times, stride, pad, n_patches",
-    [(1024, 32, 0, 31), (1000, 32, 24, 31), (1055, 32, 1, 32), (1024, None, 0, 16), (1000, None, 24, 16), (537, 32, 7, 16)],
+    [
+        (1024, 32, 0, 31),
+        (1000, 32, 24, 31),
+        (1055, 32, 1, 32),
+        (1024, None, 0, 16),
+        (1000, None, 24, 16),
+        (537, 32, 7, 16),  # 2.1 s at 256 Hz: one more patch than the original code
+    ],
 )
 def test_patch_geometry(n_times, stride, pad, n_patches):
     model = _tiny(n_chans=2, n_times=n_times, patch_stride=stride)
@@ -235,7 +242,8 @@ def test_patch_geometry(n_times, stride, pad, n_patches):
     assert model.n_patches == n_patches
     assert model.get_probe_params() == {"n_patches": n_patches, "embed_num": 2, "embed_dim": 32}
     with torch.inference_mode():
-        assert model.eval()(torch.randn(1, 2, n_times), return_features=True)["features"].shape == (1, n_patches, 64)
+        features = model.eval()(torch.randn(1, 2, n_times), return_features=True)["features"]
+    assert features.shape == (1, n_patches, 64)
 
 
 def test_patch_embedding_equals_the_strided_convolution():
@@ -372,7 +380,8 @@ def _synthetic_lightning_checkpoint(model):
     sd["chan_conv.weight"] = state["chan_proj.proj.parametrizations.weight.original"].clone()
     sd["chan_conv.bias"] = state["chan_proj.proj.bias"].clone()
     for i in (1, 2):
-        sd[f"linear_probe{i}.weight"] = state[f"final_layer.probe{i}.parametrizations.weight.original"].clone()
+        original = state[f"final_layer.probe{i}.parametrizations.weight.original"]
+        sd[f"linear_probe{i}.weight"] = original.clone()
         sd[f"linear_probe{i}.bias"] = state[f"final_layer.probe{i}.bias"].clone()
     return {"state_dict": sd, "epoch": 7, "hyper_parameters": argparse.Namespace(lr=4e-4)}
 

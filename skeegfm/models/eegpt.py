@@ -172,7 +172,9 @@ class _PatchEmbed(nn.Module):
             )
         stride = patch_size if patch_stride is None else int(patch_stride)
         if stride < 1:
-            raise ValueError(f"patch_stride must be a positive integer or None, got {patch_stride!r}.")
+            raise ValueError(
+                f"patch_stride must be a positive integer or None, got {patch_stride!r}."
+            )
         if patch_stride is None:
             pad = (patch_size - n_times % patch_size) % patch_size
         else:
@@ -187,7 +189,9 @@ class _PatchEmbed(nn.Module):
     def n_patches_for(self, n_times: int) -> int:
         """Number of patches an input of ``n_times`` samples gives (0 if too short)."""
         padded = n_times + self.pad
-        return 0 if padded < self.patch_size else (padded - self.patch_size) // self.patch_stride + 1
+        if padded < self.patch_size:
+            return 0
+        return (padded - self.patch_size) // self.patch_stride + 1
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         n_patches = self.n_patches_for(x.shape[-1])
@@ -667,7 +671,11 @@ class EEGPT(HubMixin, nn.Module):
         params : dict
             ``{"n_patches": N, "embed_num": E, "embed_dim": D}``.
         """
-        return {"n_patches": self.n_patches, "embed_num": self.embed_num, "embed_dim": self.embed_dim}
+        return {
+            "n_patches": self.n_patches,
+            "embed_num": self.embed_num,
+            "embed_dim": self.embed_dim,
+        }
 
     def reset_head(self, n_outputs: int) -> None:
         """Replace the head by a fresh two-stage linear probe with ``n_outputs``.
@@ -681,7 +689,9 @@ class EEGPT(HubMixin, nn.Module):
             Number of outputs of the new head.
         """
         ref = self.target_encoder.summary_token
-        head = _LinearConstraintProbe(self.n_patches, self.embed_num, self.embed_dim, int(n_outputs))
+        head = _LinearConstraintProbe(
+            self.n_patches, self.embed_num, self.embed_dim, int(n_outputs)
+        )
         self.final_layer = head.to(device=ref.device, dtype=ref.dtype)
         self.n_outputs = int(n_outputs)
         config = getattr(self, "_hub_config", None)
