@@ -174,8 +174,8 @@ def _bare_features(est, epochs):
         (EEGDINOEmbedder, "mean+cls", 64),
         (EEGPTEmbedder, "mean", 2 * 16),
         (EEGPTEmbedder, "flatten", 16 * 2 * 16),  # 4 s at 256 Hz = 16 patches of 64
-        (CodeBrainEmbedder, "mean", 200),
-        (CodeBrainEmbedder, "channel", 19 * 200),
+        (CodeBrainEmbedder, "mean", 32),
+        (CodeBrainEmbedder, "channel", 19 * 32),
     ],
 )
 def test_pooling(cls, pooling, size, small, tiny_checkpoint):
