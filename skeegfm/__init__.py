@@ -5,7 +5,9 @@ EEGPT and CodeBrain, taking ``mne.Epochs`` or arrays.
 """
 
 from ._registry import list_models
+from .embedders import CodeBrainEmbedder, EEGDINOEmbedder, EEGPTEmbedder
 
 __version__ = "0.1.0"
 
 __all__ = ["__version__", "list_models"]
+__all__ += ["CodeBrainEmbedder", "EEGDINOEmbedder", "EEGPTEmbedder"]
