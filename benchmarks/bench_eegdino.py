@@ -23,7 +23,10 @@ patch token per window; the lowest over the batch).
 Timing: ``torch.inference_mode``, 2 intra-op threads, the median of
 ``--rounds`` interleaved rounds, each the median of ``--repeat`` calls after
 warm-up (see ``benchmarks/_timing.py``); variants alternate within a round so
-that load from other processes hits them alike.
+that load from other processes hits them alike. On a shared machine,
+``--threads 1 --clock cpu`` times the calling thread's CPU clock instead,
+which leaves out the time spent waiting for a core; ``--profile`` prints the
+top operators of each path.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ import importlib.abc
 import importlib.machinery
 import statistics
 import sys
+import time
 import types
 import warnings
 from pathlib import Path
@@ -114,17 +118,56 @@ def _build(size, bd):
     return ours, baseline
 
 
+def _median_cpu_time(fn, *, warmup=2, repeat=5, min_seconds=0.0):
+    """Like ``_timing.median_time`` but on the calling thread's CPU clock.
+
+    With one intra-op thread all work runs on the calling thread, so its CPU
+    time leaves out the time the thread waits for a core: a load-independent
+    measure on a shared machine (wall time is what users see, though).
+    """
+    for _ in range(warmup):
+        fn()
+    times = []
+    while len(times) < repeat or sum(times) < min_seconds:
+        start = time.thread_time()
+        fn()
+        times.append(time.thread_time() - start)
+    return statistics.median(times)
+
+
 def _embedding(model, x):
     return model(x, return_features=True)["features"].float().mean(dim=1)
 
 
-def run(sizes, batch_sizes, rounds, repeat, warmup, threads):
+def _profile(variants, n_calls=3, row_limit=8):
+    """Print the ops that take the most time in each variant (torch.profiler)."""
+    from torch.profiler import profile
+
+    for name, fn in variants.items():
+        with torch.inference_mode():
+            fn()
+            with profile() as prof:
+                for _ in range(n_calls):
+                    fn()
+        events = sorted(prof.key_averages(), key=lambda e: e.self_cpu_time_total, reverse=True)
+        total = sum(e.self_cpu_time_total for e in events) or 1
+        top = ", ".join(
+            f"{e.key} {100 * e.self_cpu_time_total / total:.0f}%" for e in events[:row_limit]
+        )
+        print(f"  profile {name}: {total / n_calls / 1e3:.1f} ms/call: {top}")
+
+
+def run(sizes, batch_sizes, rounds, repeat, warmup, threads, profile=False, clock="wall"):
+    if clock == "cpu" and threads != 1:
+        raise ValueError("--clock cpu measures the calling thread only: use --threads 1.")
+    timer = median_time if clock == "wall" else _median_cpu_time
     setup_threads(threads)
     bd, baseline_name = _baseline_models()
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
           f"mkldnn={torch.backends.mkldnn.is_available()}, baseline: {baseline_name}")
     print(f"input: {N_CHANS} channels x {N_TIMES} samples (4 s at 200 Hz); timing: median of "
-          f"{rounds} interleaved rounds x median of {repeat} calls after {warmup} warm-up")
+          f"{rounds} interleaved rounds x median of {repeat} calls after {warmup} warm-up, "
+          f"{clock} clock")
     header = ("| model | batch | path | windows/s | GFLOP/s | speed-up | max abs diff "
               "(logits / emb) vs baseline | bf16 cosine |")
     print()
@@ -159,8 +202,10 @@ def run(sizes, batch_sizes, rounds, repeat, warmup, threads):
                 times = {name: [] for name in variants}
                 for _ in range(rounds):
                     for name, fn in variants.items():
-                        times[name].append(median_time(fn, warmup=warmup, repeat=repeat))
+                        times[name].append(timer(fn, warmup=warmup, repeat=repeat))
             seconds = {name: statistics.median(t) for name, t in times.items()}
+            if profile:
+                _profile(variants)
             for name in variants:
                 s = seconds[name]
                 speedup = seconds["baseline"] / s
@@ -182,8 +227,14 @@ def main(argv=None):
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--warmup", type=int, default=1)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--clock", choices=["wall", "cpu"], default="wall",
+                        help="wall time (default) or the thread's CPU time (needs --threads 1; "
+                        "robust to other processes' load)")
+    parser.add_argument("--profile", action="store_true",
+                        help="also print the top operators of each path (torch.profiler)")
     args = parser.parse_args(argv)
-    run(args.sizes, args.batch_sizes, args.rounds, args.repeat, args.warmup, args.threads)
+    run(args.sizes, args.batch_sizes, args.rounds, args.repeat, args.warmup, args.threads,
+        profile=args.profile, clock=args.clock)
 
 
 if __name__ == "__main__":
