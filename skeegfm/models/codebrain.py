@@ -255,7 +255,7 @@ class _SGConv(nn.Module):
         return self._mix(y.reshape(B, _SGCONV_CHANNELS * H, L).to(u.dtype))
 
     def cached_spectrum(self, length: int, n_fft: int, dtype) -> torch.Tensor:
-        """Spectrum ``(F, n_channels, H)`` of the normalised kernel for inputs
+        """Spectrum ``(n_channels, H, F)`` of the normalised kernel for inputs
         of ``length`` tokens, with the ``skip_weight`` term folded in as a tap
         at lag 0, for a circular convolution of size ``n_fft >= 2 length - 1``.
 
@@ -278,7 +278,7 @@ class _SGConv(nn.Module):
                     # backward taps live at lags -1 ... -(L-1), i.e. n_fft - 1 ... n_fft - L + 1
                     taps[..., n_fft - length + 1 :] = k[..., length + 1 :]
                 taps[..., 0] += self.skip_weight.to(dtype)
-                return torch.fft.rfft(taps, n=n_fft).permute(2, 0, 1).contiguous()
+                return torch.fft.rfft(taps, n=n_fft)
 
             spec = _bake(build)
             if key is not None:
@@ -361,7 +361,7 @@ class _ResidualBlock(nn.Module):
         def build():
             E = 2 * self.res_channels
             w_out, b_out = self.sgconv.output_linear.weight, self.sgconv.output_linear.bias
-            if self.attention.window == 1 and not isinstance(self.sgconv.norm, nn.LayerNorm):
+            if self.attention.window == 1:
                 w_v = self.attention.in_proj_weight[2 * E :]
                 b_v = self.attention.in_proj_bias[2 * E :]
                 att = self.attention.out_proj
@@ -370,16 +370,19 @@ class _ResidualBlock(nn.Module):
                 folded_attention = True
             else:
                 folded_attention = False
-            conv_w = self.conv_layer.conv.weight  # (2R, R, 3)
+            conv_w = self.conv_layer.conv.weight  # (2R, R, 3): taps for t-1, t, t+1
+            conv_b = torch.zeros(3, E, dtype=conv_w.dtype, device=conv_w.device)
+            conv_b[1] = self.conv_layer.conv.bias  # the bias rides on the centre tap
+            half = math.sqrt(0.5)  # the block's output scale, folded into the residual terms
             return dict(
                 conv_w=conv_w.permute(2, 0, 1).reshape(-1, conv_w.shape[1]).contiguous(),
-                conv_b=self.conv_layer.conv.bias.clone(),
+                conv_b=conv_b.reshape(-1),
                 out_w=w_out.contiguous(),
                 out_b=b_out.contiguous(),
                 folded_attention=folded_attention,
-                rs_w=torch.cat([self.res_conv.weight[..., 0], self.skip_conv.weight[..., 0]]),
-                rs_b=torch.cat([self.res_conv.bias, self.skip_conv.bias]),
-                scale=self.rms_norm.scale.reshape(-1).clone(),
+                rs_w=torch.cat([self.res_conv.weight[..., 0] * half, self.skip_conv.weight[..., 0]]),
+                rs_b=torch.cat([self.res_conv.bias * half, self.skip_conv.bias]),
+                scale=self.rms_norm.scale.reshape(-1) * half,
             )
 
         folded = _bake(build)
@@ -391,10 +394,10 @@ class _ResidualBlock(nn.Module):
         as :meth:`forward` up to float round-off."""
         w = self.folded_weights()
         B, L, R = x.shape
-        xn = x * w["scale"] / (x.norm(dim=-1, keepdim=True) * R**-0.5 + self.rms_norm.eps)
+        inv_rms = (x.norm(dim=-1, keepdim=True) * R**-0.5 + self.rms_norm.eps).reciprocal()
         # kernel-3 convolution along the tokens: one matmul, then shifted sums
-        z = F.linear(x + orig, w["conv_w"]).reshape(B, L, 3, 2 * R)
-        u = z[:, :, 1] + w["conv_b"]
+        z = F.linear(x + orig, w["conv_w"], w["conv_b"]).reshape(B, L, 3, 2 * R)
+        u = z[:, :, 1]
         u[:, 1:] += z[:, :-1, 0]
         u[:, :-1] += z[:, 1:, 2]
         u = F.gelu(u)
@@ -402,16 +405,17 @@ class _ResidualBlock(nn.Module):
         sg = self.sgconv
         sg._ensure_kernel_norm()
         dt = _fft_dtype(u.dtype)
-        spec = sg.cached_spectrum(L, n_fft, dt)  # (F, 4, H)
-        u_f = torch.fft.rfft(u.to(dt), n=n_fft, dim=1)  # (B, F, H)
-        y = torch.fft.irfft(u_f.unsqueeze(2) * spec, n=n_fft, dim=1)[:, :L]  # (B, L, 4, H)
-        y = F.gelu(y.reshape(B, L, -1).to(u.dtype))
+        spec = sg.cached_spectrum(L, n_fft, dt)  # (4, H, F)
+        u_f = torch.fft.rfft(u.transpose(1, 2).to(dt), n=n_fft)  # (B, H, F): FFTs along the last axis
+        y = torch.fft.irfft(u_f.unsqueeze(1) * spec, n=n_fft)[..., :L]  # (B, 4, H, L)
+        y = F.gelu(y.reshape(B, -1, L).transpose(1, 2).to(u.dtype))  # (B, L, 4H)
         c = F.linear(sg.norm(y), w["out_w"], w["out_b"])
         if not w["folded_attention"]:
             c = c + self.attention(c)
         g = torch.tanh(c[..., :R]) * torch.sigmoid(c[..., R:])
         rs = F.linear(g, w["rs_w"], w["rs_b"])
-        return (xn + rs[..., :R]) * math.sqrt(0.5), rs[..., R:]
+        # (rms_norm(x) + res) * sqrt(1/2), the factor being folded into the weights
+        return torch.addcmul(rs[..., :R], x * inv_rms, w["scale"]), rs[..., R:]
 
 
 class _ResidualGroup(nn.Module):
@@ -745,8 +749,7 @@ class CodeBrain(HubMixin, nn.Module):
         for block in blocks:
             h, s = block.forward_tokens(h, x, n_fft)
             skip = skip + s
-        skip = skip * math.sqrt(1.0 / len(blocks))
-        y = F.linear(skip, w["fc0_w"], w["fc0_b"])
+        y = F.linear(skip, w["fc0_w"], w["fc0_b"])  # sqrt(1 / n_blocks) folded into fc0_w
         y = self.final_conv[1](y)
         y = F.linear(y, w["fc2_w"], w["fc2_b"])
         return self.norm(y.reshape(B, C, S, -1))
@@ -766,7 +769,7 @@ class CodeBrain(HubMixin, nn.Module):
             return dict(
                 init_w=self.init_conv[0].conv.weight[..., 0].contiguous(),
                 init_b=self.init_conv[0].conv.bias.clone(),
-                fc0_w=self.final_conv[0].conv.weight[..., 0].contiguous(),
+                fc0_w=self.final_conv[0].conv.weight[..., 0] * math.sqrt(1.0 / len(self.residual_layer.residual_blocks)),
                 fc0_b=self.final_conv[0].conv.bias.clone(),
                 fc2_w=fc2.weight[..., 0].contiguous(),
                 fc2_b=fc2.bias.clone(),
