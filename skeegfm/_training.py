@@ -1,0 +1,310 @@
+"""The fine-tuning loop of the skeegfm classifiers (no scikit-learn API here).
+
+Pieces, each usable on its own:
+
+- :func:`layer_ids`: BEiT's layer numbering of an encoder's parameters
+  (embeddings 0, block ``i`` ``i + 1``, what follows the blocks ``L + 1``),
+  from which the ``"partial"`` tuning mode and layer-wise learning-rate
+  decay are derived;
+- :func:`param_groups`: AdamW parameter groups with per-layer learning-rate
+  scales and no weight decay on biases, norms and tokens;
+- :func:`lr_factor`: linear warm-up then cosine annealing, per optimizer step;
+- :func:`checkpointed`: activation checkpointing over a list of blocks, for
+  the duration of a ``with`` block;
+- :func:`train`: mini-batch AdamW training with an optional validation set,
+  early stopping and restoration of the best weights.
+
+References
+----------
+.. [1] Bao, H., Dong, L., Piao, S. & Wei, F. (2022). BEiT: BERT Pre-Training
+       of Image Transformers. ICLR 2022 (layer-wise learning-rate decay).
+.. [2] Jiang, W., Zhao, L. & Lu, B. (2024). Large Brain Model for Learning
+       Generic Representations with Tremendous EEG Data in BCI. ICLR 2024
+       (LaBraM: layer decay 0.65, warm-up then cosine schedule).
+.. [3] Loshchilov, I. & Hutter, F. (2019). Decoupled Weight Decay
+       Regularization. ICLR 2019 (AdamW).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch.utils.checkpoint import checkpoint
+
+__all__ = ["checkpointed", "layer_ids", "lr_factor", "param_groups", "train"]
+
+
+def layer_ids(model: torch.nn.Module, blocks_prefix: str, embedding_prefixes, n_blocks: int) -> dict:
+    """BEiT layer number of every parameter of ``model``.
+
+    Parameters
+    ----------
+    model : nn.Module
+        The encoder with its head.
+    blocks_prefix : str
+        Name prefix of the blocks' ModuleList, e.g. ``"encoder_layers."``.
+    embedding_prefixes : tuple of str
+        Name prefixes of the parameters that come before the blocks.
+    n_blocks : int
+        Number of blocks ``L``.
+
+    Returns
+    -------
+    ids : dict of str to int
+        ``0`` for embeddings, ``i + 1`` for block ``i``, ``L + 1`` for
+        everything after the blocks (final norm, head).
+    """
+    ids = {}
+    for name, _ in model.named_parameters():
+        if name.startswith(blocks_prefix):
+            ids[name] = int(name[len(blocks_prefix) :].split(".", 1)[0]) + 1
+        elif name.startswith(tuple(embedding_prefixes)):
+            ids[name] = 0
+        else:
+            ids[name] = n_blocks + 1
+    return ids
+
+
+def _no_decay(name: str, param: torch.Tensor) -> bool:
+    # BEiT / timm convention: biases, norm scales and learned tokens are not decayed.
+    return param.ndim <= 1 or name.endswith(".bias") or "token" in name
+
+
+def param_groups(model, trainable, ids, *, weight_decay, layer_decay, n_blocks):
+    """AdamW parameter groups with layer-wise learning-rate scales.
+
+    Parameters
+    ----------
+    model : nn.Module
+    trainable : set of str
+        Names of the parameters to train.
+    ids : dict of str to int
+        :func:`layer_ids` of ``model``.
+    weight_decay : float
+        Decoupled weight decay of matrices and convolution kernels.
+    layer_decay : float
+        Parameters of layer ``i`` get ``layer_decay ** (L + 1 - i)`` times the
+        base learning rate (1.0: the same rate everywhere).
+    n_blocks : int
+        Number of blocks ``L``.
+
+    Returns
+    -------
+    groups : list of dict
+        Each with ``params``, ``weight_decay``, ``lr_scale`` and ``layer``.
+    """
+    groups = {}
+    for name, param in model.named_parameters():
+        if name not in trainable:
+            continue
+        layer = ids[name]
+        decay = 0.0 if _no_decay(name, param) else float(weight_decay)
+        key = (layer, decay)
+        if key not in groups:
+            groups[key] = {
+                "params": [],
+                "names": [],
+                "weight_decay": decay,
+                "lr_scale": float(layer_decay) ** (n_blocks + 1 - layer),
+                "layer": layer,
+            }
+        groups[key]["params"].append(param)
+        groups[key]["names"].append(name)
+    return [groups[key] for key in sorted(groups)]
+
+
+def lr_factor(step: int, warmup_steps: int, total_steps: int) -> float:
+    """Learning-rate multiplier at optimizer step ``step`` (0-based).
+
+    Linear warm-up over ``warmup_steps`` steps (from ``1 / warmup_steps``),
+    then cosine annealing from 1 towards 0 over the remaining steps.
+    """
+    if step < warmup_steps:
+        return (step + 1) / warmup_steps
+    remaining = max(total_steps - warmup_steps, 1)
+    progress = min((step - warmup_steps) / remaining, 1.0)
+    return 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
+@contextlib.contextmanager
+def checkpointed(blocks, enabled: bool = True):
+    """Run every module of ``blocks`` through :func:`torch.utils.checkpoint.checkpoint`.
+
+    Activations inside each block are recomputed during the backward pass
+    instead of stored, so long windows fit in memory at the cost of a second
+    forward pass per block. Only while gradients are being computed; the
+    original ``forward`` methods are restored on exit.
+    """
+    if not enabled:
+        yield
+        return
+    patched = []
+    for block in blocks:
+        original = block.forward
+
+        def forward(*args, _original=original, **kwargs):
+            if torch.is_grad_enabled() and any(p.requires_grad for p in _original.__self__.parameters()):
+                return checkpoint(_original, *args, use_reentrant=False, **kwargs)
+            return _original(*args, **kwargs)
+
+        block.forward = forward
+        patched.append(block)
+    try:
+        yield
+    finally:
+        for block in patched:
+            del block.forward
+
+
+def _batches(n: int, batch_size: int, order=None):
+    index = np.arange(n) if order is None else order
+    for start in range(0, n, batch_size):
+        yield index[start : start + batch_size]
+
+
+def train(
+    *,
+    forward,
+    set_mode,
+    inputs,
+    y,
+    train_index,
+    valid_index,
+    groups,
+    trainable_params,
+    lr,
+    max_epochs,
+    warmup_epochs,
+    batch_size,
+    patience,
+    class_weight,
+    generator,
+    autocast,
+    device,
+    progress=None,
+):
+    """Mini-batch AdamW training with early stopping on a validation set.
+
+    Parameters
+    ----------
+    forward : callable
+        ``forward(batch_inputs) -> logits (batch, n_classes)``.
+    set_mode : callable
+        ``set_mode(training: bool)``: puts the model in train or eval mode.
+    inputs : torch.Tensor
+        Everything ``forward`` takes, indexed along the first axis (epochs of
+        EEG, or frozen features), on CPU or on ``device``.
+    y : torch.Tensor of int64, shape (n_epochs,)
+        Encoded labels.
+    train_index, valid_index : ndarray of int
+        Rows of ``inputs`` to train on and to validate on (may be empty: no
+        validation, no early stopping).
+    groups : list of dict
+        Parameter groups (:func:`param_groups`).
+    trainable_params : dict of str to Parameter
+        The trained parameters (their best values are kept and restored).
+    lr : float
+        Peak learning rate (scaled per group by ``lr_scale``).
+    max_epochs : int
+    warmup_epochs : float
+        Epochs of linear warm-up before the cosine decay.
+    batch_size : int
+    patience : int | None
+        Stop after this many epochs without improvement of the validation
+        loss; ``None``: train ``max_epochs`` and still restore the best.
+    class_weight : torch.Tensor | None
+        Per-class weights of the cross-entropy.
+    generator : torch.Generator
+        Draws the shuffling of every epoch.
+    autocast : callable
+        Zero-argument function returning the autocast context.
+    device : torch.device
+    progress : callable | None
+        ``progress(epoch, n_batches) -> (update(loss), close(record))``, the
+        per-epoch progress display.
+
+    Returns
+    -------
+    history : list of dict
+        One per epoch: ``epoch``, ``train_loss``, ``valid_loss``,
+        ``valid_score`` (accuracy), ``lr`` (peak rate of the epoch).
+    best_epoch : int
+        1-based epoch whose weights were restored (the last one without a
+        validation set).
+    """
+    weight = None if class_weight is None else class_weight.to(device)
+    cpu_weight = None if class_weight is None else class_weight.float().cpu()
+    optimizer = torch.optim.AdamW(
+        [{k: v for k, v in g.items() if k != "names"} for g in groups], lr=lr, betas=(0.9, 0.999)
+    )
+    n_train = len(train_index)
+    steps_per_epoch = math.ceil(n_train / batch_size)
+    total_steps = steps_per_epoch * max_epochs
+    warmup_steps = int(round(warmup_epochs * steps_per_epoch))
+    history, best_loss, best_epoch, best_state, waited, step = [], math.inf, 0, None, 0, 0
+
+    def loss_of(index):
+        batch = inputs[torch.as_tensor(index)].to(device, non_blocking=True)
+        with autocast():
+            logits = forward(batch)
+        target = y[torch.as_tensor(index)].to(device)
+        return F.cross_entropy(logits.float(), target, weight=weight, reduction="sum"), logits
+
+    for epoch in range(1, max_epochs + 1):
+        set_mode(True)
+        order = torch.randperm(n_train, generator=generator).numpy()
+        update, close = progress(epoch, steps_per_epoch) if progress else (None, None)
+        total, peak = 0.0, 0.0
+        for index in _batches(n_train, batch_size, train_index[order]):
+            factor = lr_factor(step, warmup_steps, total_steps)
+            for group in optimizer.param_groups:
+                group["lr"] = lr * group["lr_scale"] * factor
+            peak = max(peak, lr * factor)
+            loss, _ = loss_of(index)
+            norm = float(cpu_weight[y[index]].sum()) if weight is not None else float(len(index))
+            optimizer.zero_grad(set_to_none=True)
+            (loss / norm).backward()
+            optimizer.step()
+            total += float(loss.detach())
+            step += 1
+            if update:
+                update(float(loss.detach()) / norm)
+        train_weight = float(cpu_weight[y[train_index]].sum()) if weight is not None else n_train
+        record = {"epoch": epoch, "train_loss": total / train_weight, "lr": peak}
+        if len(valid_index):
+            set_mode(False)
+            v_loss, correct = 0.0, 0
+            with torch.no_grad():
+                for index in _batches(len(valid_index), batch_size, valid_index):
+                    loss, logits = loss_of(index)
+                    v_loss += float(loss)
+                    correct += int((logits.argmax(1).cpu() == y[index]).sum())
+            v_weight = float(cpu_weight[y[valid_index]].sum()) if weight is not None else len(valid_index)
+            record["valid_loss"] = v_loss / v_weight
+            record["valid_score"] = correct / len(valid_index)
+        else:
+            record["valid_loss"] = math.nan
+            record["valid_score"] = math.nan
+        history.append(record)
+        if close:
+            close(record)
+        if len(valid_index):
+            if record["valid_loss"] < best_loss:
+                best_loss, best_epoch, waited = record["valid_loss"], epoch, 0
+                best_state = {k: p.detach().clone() for k, p in trainable_params.items()}
+            else:
+                waited += 1
+                if patience is not None and waited >= patience:
+                    break
+        else:
+            best_epoch = epoch
+    if best_state is not None and best_epoch != len(history):
+        with torch.no_grad():
+            for name, param in trainable_params.items():
+                param.copy_(best_state[name])
+    set_mode(False)
+    return history, best_epoch

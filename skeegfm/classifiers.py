@@ -1,0 +1,1013 @@
+"""Fine-tuning classifiers: EEG epochs and labels in, a fine-tuned model out.
+
+:class:`EEGDINOClassifier`, :class:`EEGPTClassifier` and
+:class:`CodeBrainClassifier` put each encoder's own classification head on a
+pretrained encoder and train it inside ``fit``, in one of three modes:
+
+- ``"linear_probe"``: the encoder is frozen; its features are computed once
+  per ``fit`` (under :func:`torch.inference_mode`, in eval mode) and only the
+  head trains on them (EEGPT with a channel projection also trains the
+  projection, in front of the encoder, so the encoder then runs every epoch);
+- ``"partial"``: the last ``n_trainable_blocks`` blocks, what follows them
+  and the head train;
+- ``"full"``: everything trains, with layer-wise learning-rate decay [4]_ [5]_.
+
+Every ``fit`` starts again from the checkpoint (unless ``warm_start``): the
+trained model is a private copy, and the frozen encoder shared through the
+process-wide cache (:mod:`skeegfm._base`) is never modified, so pretrained
+weights survive ``GridSearchCV``. The input path (channels by name,
+resampling, re-referencing, scaling) is the shared adapter
+:mod:`skeegfm._inputs`; the training loop is :mod:`skeegfm._training`.
+
+References
+----------
+.. [1] Wang, X. et al. (2025). EEG-DINO: Learning EEG Foundation Models via
+       Hierarchical Self-Distillation. MICCAI 2025.
+.. [2] Wang, G. et al. (2024). EEGPT: Pretrained transformer for universal
+       and reliable representation of EEG signals. NeurIPS 37.
+.. [3] Ma, J. et al. (2026). CodeBrain: Bridging Decoupled Tokenizer and
+       Multi-Scale Architecture for EEG Foundation Model. ICLR 2026.
+.. [4] Bao, H. et al. (2022). BEiT: BERT Pre-Training of Image Transformers.
+       ICLR 2022.
+.. [5] Jiang, W. et al. (2024). Large Brain Model for Learning Generic
+       Representations with Tremendous EEG Data in BCI. ICLR 2024.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import math
+import numbers
+
+import numpy as np
+import torch
+from sklearn.base import ClassifierMixin
+from sklearn.model_selection import StratifiedShuffleSplit
+from sklearn.utils import check_random_state, column_or_1d
+from sklearn.utils.class_weight import compute_class_weight
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted
+
+from . import _training
+from ._base import _BaseFoundationEstimator, _check_choice, _freeze, copy_encoder, resolve_device
+from .embedders import CodeBrainEmbedder, EEGDINOEmbedder
+
+__all__ = ["CodeBrainClassifier", "EEGDINOClassifier", "EEGPTClassifier"]
+
+_TUNINGS = ("linear_probe", "partial", "full")
+_CHAN_PROJ_TYPES = ("none", "conv1d_constraint", "linear")
+
+_PARAMETERS = """\
+tuning : {"linear_probe", "partial", "full"}
+        What trains. ``"linear_probe"``: the head only, on frozen features
+        computed once per fit. ``"partial"``: the last ``n_trainable_blocks``
+        encoder blocks, the layers after them and the head. ``"full"``:
+        everything.
+    n_trainable_blocks : int
+        Blocks trained with ``tuning="partial"`` (the last ones).
+    max_epochs : int
+        Passes over the training data. Default: %(max_epochs)s.
+    batch_size : int
+        Epochs per optimizer step and per forward pass at prediction.
+        Default 64 (EEGPT's probe [2]_, LaBraM [5]_).
+    lr : float
+        Peak learning rate of AdamW (of the head, and of the last layers
+        with ``layer_decay``). Default: %(lr)s.
+    weight_decay : float
+        AdamW's decoupled weight decay (not applied to biases, norms and
+        learned tokens). Default: %(weight_decay)s.
+    layer_decay : float
+        Layer-wise learning-rate decay for ``"full"`` and ``"partial"``:
+        block ``i`` of ``L`` trains at ``lr * layer_decay ** (L - i)``, the
+        embeddings at ``lr * layer_decay ** (L + 1)``, the head at ``lr``
+        (BEiT [4]_). Default 0.65 (LaBraM's fine-tuning [5]_); 1.0 turns it off.
+    warmup_epochs : float | "auto"
+        Epochs of linear learning-rate warm-up, followed by a cosine decay
+        to zero over the remaining epochs (per optimizer step). ``"auto"``:
+        %(warmup)s of ``max_epochs``.
+    validation_fraction : float | None
+        Fraction of the training epochs held out (stratified by class) to
+        monitor the validation loss; the weights of the epoch with the lowest
+        validation loss are restored at the end. ``None``: train on
+        everything for ``max_epochs``.
+    patience : int | None
+        Stop when the validation loss has not improved for this many
+        epochs. ``None``: no early stopping (the best epoch is still
+        restored).
+    class_weight : None | "balanced" | dict
+        Weights of the classes in the cross-entropy; ``"balanced"``:
+        ``n_epochs / (n_classes * count(class))`` on the training epochs.
+    gradient_checkpointing : bool
+        Recompute the activations of each encoder block in the backward pass
+        instead of storing them (:mod:`torch.utils.checkpoint`): less memory
+        for long windows, about one more forward pass of time.
+    warm_start : bool
+        Continue from the weights of the previous ``fit`` (same classes and
+        channels) instead of starting again from the checkpoint; the
+        optimizer and the schedule start again.
+    sfreq : float | None
+        Sampling rate (Hz) of array inputs; ``None`` for ``mne.Epochs``.
+    ch_names : list of str | None
+        Channel names of array inputs, one per channel; ``None`` for Epochs.
+        Channels are matched to the model by name, so their order does not
+        matter.
+    unit : {"V", "mV", "uV", "µV"}
+        Unit of array inputs (Epochs are always in volts).
+    on_missing : {"raise", "interpolate", "zero"}
+        For models with positional channel slots (EEG-DINO, CodeBrain): what
+        to do when some of the model's 19 channels are absent. Interpolation
+        needs Epochs with a montage.
+    on_unknown : {"raise", "drop"}
+        What to do with EEG channels outside the model's vocabulary.
+    device : str
+        ``"auto"`` (CUDA when available, else CPU), ``"cpu"``, ``"cuda"``,
+        ``"cuda:<index>"``.
+    precision : {"auto", "float32", "bfloat16"}
+        ``"auto"``: bfloat16 autocast on CUDA, float32 on the CPU.
+    verbose : bool
+        Show a progress bar per epoch with the training loss, validation
+        loss and validation accuracy.
+    random_state : int | numpy.random.RandomState | None
+        Drives every random draw of ``fit``: the head's (and projection's)
+        initialisation, the validation split, the shuffling, dropout, and
+        the random weights of ``checkpoint=None``. The caller's global
+        random state (torch, numpy, python) is left as it was."""
+
+_ATTRIBUTES = """\
+classes_ : ndarray of shape (n_classes,)
+        The class labels.
+    encoder_ : torch.nn.Module
+        The fine-tuned model (encoder and head), in eval mode, private to
+        this estimator.
+    encoder_hash_ : str
+        Hash of the fine-tuned weights.
+    pretrained_source_ : dict
+        Where the starting weights came from (Hub id or path, revision,
+        number of tensors), or ``{"random_init": seed}``.
+    history_ : list of dict
+        One per epoch: ``epoch``, ``train_loss``, ``valid_loss``,
+        ``valid_score`` (accuracy on the validation epochs; NaN without
+        validation), ``lr`` (peak learning rate of the epoch).
+        ``pandas.DataFrame(history_)`` makes a table of it.
+    n_iter_ : int
+        Epochs trained (over all fits when ``warm_start``).
+    best_epoch_ : int
+        Epoch (of the last fit) whose weights were kept.
+    record_ : skeegfm._registry.ModelRecord
+        The input contract applied (sampling rate, unit, channels).
+    device_ : str
+        Device the model runs on.
+    precision_ : str
+        Resolved precision, ``"float32"`` or ``"bfloat16"``.
+    ch_names_in_ : ndarray of str, shape (n_features_in_,)
+        Channel names seen during fit, as recorded.
+    sfreq_in_ : float
+        Sampling rate (Hz) seen during fit.
+    n_features_in_ : int
+        Number of channels seen during fit."""
+
+
+def _fill_doc(**defaults):
+    def decorate(cls):
+        cls.__doc__ = cls.__doc__.replace(
+            "%(parameters)s", _PARAMETERS % defaults
+        ).replace("%(attributes)s", _ATTRIBUTES)
+        return cls
+
+    return decorate
+
+
+@contextlib.contextmanager
+def _seeded(seed: int, device: torch.device):
+    """Seed torch's generators of ``device`` (and the CPU) inside
+    :func:`torch.random.fork_rng`, so the caller's state is restored on exit."""
+    cuda = device.type == "cuda"
+    devices = [device.index if device.index is not None else torch.cuda.current_device()] if cuda else []
+    with torch.random.fork_rng(devices=devices):
+        torch.random.default_generator.manual_seed(seed)
+        if cuda:
+            with torch.cuda.device(devices[0]):
+                torch.cuda.manual_seed(seed)
+        yield
+
+
+def _check_int(name, value, minimum, allow_none=False):
+    if allow_none and value is None:
+        return
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < minimum:
+        none = "None or " if allow_none else ""
+        raise ValueError(f"{name} must be {none}an integer >= {minimum}, got {value!r}.")
+
+
+def _check_real(name, value, low, high, low_open=False, high_open=False):
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and np.isfinite(value)
+    if ok:
+        ok = (value > low if low_open else value >= low) and (
+            value < high if high_open else value <= high
+        )
+    if not ok:
+        left, right = "(" if low_open else "[", ")" if high_open else "]"
+        raise ValueError(f"{name} must be a number in {left}{low}, {high}{right}, got {value!r}.")
+
+
+class _BaseClassifier(ClassifierMixin, _BaseFoundationEstimator):
+    """fit / predict of the fine-tuning classifiers; subclasses only describe
+    where their encoder's blocks and head are.
+
+    Class attributes of a subclass: ``_model_class_name`` and
+    ``_default_record`` (see :class:`~skeegfm._base._BaseFoundationEstimator`),
+    ``_blocks_path`` (dotted path of the blocks' ``ModuleList``),
+    ``_embedding_prefixes`` (parameters before the blocks),
+    ``_train_head_prefixes`` (parameters of the head, trained in every mode)
+    and ``_warmup_fraction`` (of ``max_epochs``, for ``warmup_epochs="auto"``).
+    """
+
+    _blocks_path = ""
+    _embedding_prefixes: tuple = ()
+    _train_head_prefixes: tuple = ("final_layer.",)
+    _warmup_fraction = 0.1
+
+    # ------------------------------------------------------------ model hooks
+
+    def _blocks(self, model):
+        return functools.reduce(getattr, self._blocks_path.split("."), model)
+
+    def _reset_head(self, model, n_classes: int) -> None:
+        """Give ``model`` a fresh head with ``n_classes`` outputs (seeded by the caller)."""
+        model.reset_head(n_classes)
+
+    def _head_logits(self, model, features):
+        """The head on ``model(x, return_features=True)["features"]``."""
+        return model.final_layer(features)
+
+    def _features(self, model, x):
+        return model(x, return_features=True)["features"]
+
+    def _logits_of(self, model, x):
+        return self._head_logits(model, self._features(model, x))
+
+    # ------------------------------------------------------------ parameters
+
+    def _check_params(self) -> None:
+        self._check_common_params()
+        _check_choice("tuning", self.tuning, _TUNINGS)
+        _check_int("n_trainable_blocks", self.n_trainable_blocks, 1)
+        _check_int("max_epochs", self.max_epochs, 1)
+        _check_real("lr", self.lr, 0.0, np.inf, low_open=True, high_open=True)
+        _check_real("weight_decay", self.weight_decay, 0.0, np.inf, high_open=True)
+        _check_real("layer_decay", self.layer_decay, 0.0, 1.0, low_open=True)
+        if not (isinstance(self.warmup_epochs, str) and self.warmup_epochs == "auto"):
+            _check_real("warmup_epochs", self.warmup_epochs, 0.0, self.max_epochs)
+        if self.validation_fraction is not None:
+            _check_real(
+                "validation_fraction", self.validation_fraction, 0.0, 1.0, True, True
+            )
+        _check_int("patience", self.patience, 1, allow_none=True)
+        if not (self.class_weight is None or self.class_weight == "balanced"
+                or isinstance(self.class_weight, dict)):
+            raise ValueError(
+                f'class_weight must be None, "balanced" or a dict, got {self.class_weight!r}.'
+            )
+        for name in ("gradient_checkpointing", "warm_start"):
+            if not isinstance(getattr(self, name), (bool, np.bool_)):
+                raise TypeError(f"{name} must be a bool, got {getattr(self, name)!r}.")
+
+    def _warmup(self) -> float:
+        if isinstance(self.warmup_epochs, str):
+            return self._warmup_fraction * self.max_epochs
+        return float(self.warmup_epochs)
+
+    # ------------------------------------------------------------ fit
+
+    def fit(self, X, y):
+        """Fine-tune the model on EEG epochs and their labels.
+
+        Parameters
+        ----------
+        X : mne.Epochs | list of mne.Epochs | ndarray of shape (n_epochs, n_chans, n_times)
+            EEG epochs. Arrays need ``sfreq`` and ``ch_names`` and are in
+            ``unit`` (volts by default).
+        y : array-like of shape (n_epochs,)
+            Class labels (any type scikit-learn accepts, strings included).
+
+        Returns
+        -------
+        self : object
+            The fitted classifier.
+
+        Raises
+        ------
+        ValueError
+            If a parameter is invalid; ``X`` is empty, not 3-D, holds NaN or
+            inf, or has channels the model cannot take; ``y`` has another
+            length, one class only, or a class too small for the validation
+            split; ``n_trainable_blocks`` exceeds the encoder's blocks; or,
+            with ``warm_start``, the classes or channels changed.
+        """
+        self._check_params()
+        eeg = self._read(X)
+        y = column_or_1d(y, warn=True)
+        if len(y) != eeg.data.shape[0]:
+            raise ValueError(
+                f"X has {eeg.data.shape[0]} epochs but y has {len(y)} labels; pass one label "
+                "per epoch."
+            )
+        check_classification_targets(y)
+        classes, y_enc = np.unique(y, return_inverse=True)
+        if len(classes) < 2:
+            raise ValueError(
+                f"y has a single class ({classes[0]!r}); a classifier needs at least 2 classes."
+            )
+        warm = self.warm_start and hasattr(self, "encoder_") and hasattr(self, "classes_")
+        if warm:
+            if not np.array_equal(classes, self.classes_):
+                raise ValueError(
+                    f"warm_start=True but y has the classes {list(classes)} while the previous "
+                    f"fit had {list(self.classes_)}; use warm_start=False to start again."
+                )
+            self._check_input(eeg)
+            previous, history = self.encoder_, list(self.history_)
+        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        device = resolve_device(self.device)
+        with _seeded(seed, device):  # loading may draw (a new module's init)
+            self._fit_encoder(eeg)
+        shared, source = self.encoder_, dict(self.pretrained_source_)
+        prepared = self._prepare(eeg)
+        # Seeded again: the draws below do not depend on whether the loader ran.
+        with _seeded(seed, device):
+            start = previous if warm else shared
+            model = copy_encoder(start)
+            if not warm:
+                self._reset_head(model, len(classes))
+            model.to(device)
+            history_fit, best_epoch = self._train(
+                model, start, prepared.data, y_enc, classes, seed, device
+            )
+        fitted = _freeze(model, device, source)
+        self.classes_ = classes
+        self.encoder_ = fitted.module
+        self.encoder_hash_ = fitted.weights_hash
+        self.history_ = (history if warm else []) + history_fit
+        self.n_iter_ = len(self.history_)
+        self.best_epoch_ = best_epoch
+        return self
+
+    def _trainable(self, model):
+        """Names of the trained parameters and roots of the modules in train mode."""
+        blocks = self._blocks(model)
+        n_blocks = len(blocks)
+        ids = _training.layer_ids(model, self._blocks_path + ".", self._embedding_prefixes, n_blocks)
+        skip = tuple(getattr(model, "_pretraining_only_prefixes", ()))
+        usable = {
+            n for n, p in model.named_parameters() if p.requires_grad and not n.startswith(skip)
+        } if skip else {n for n, p in model.named_parameters() if p.requires_grad}
+        head = {n for n in ids if n.startswith(self._train_head_prefixes)}
+        roots = [p.rstrip(".") for p in self._train_head_prefixes]
+        if self.tuning == "linear_probe":
+            names = head
+        elif self.tuning == "partial":
+            k = int(self.n_trainable_blocks)
+            if k > n_blocks:
+                raise ValueError(
+                    f"n_trainable_blocks={k} but the encoder has {n_blocks} blocks; use at "
+                    f"most {n_blocks}, or tuning=\"full\"."
+                )
+            names = {n for n, i in ids.items() if i > n_blocks - k} | head
+            roots += [f"{self._blocks_path}.{i}" for i in range(n_blocks - k, n_blocks)]
+        else:
+            names = set(ids)
+            roots = [""]
+        return names & usable, roots, ids, n_blocks
+
+    def _train(self, model, start, data, y_enc, classes, seed, device):
+        names, roots, ids, n_blocks = self._trainable(model)
+        for name, param in model.named_parameters():
+            param.requires_grad_(name in names)
+        params = {n: p for n, p in model.named_parameters() if n in names}
+        modules = dict(model.named_modules())
+
+        def set_mode(training):
+            model.eval()
+            if training:
+                for root in roots:
+                    modules[root].train()
+
+        # Frozen features once per fit when nothing in front of the head trains.
+        cached = all(n.startswith("final_layer.") for n in names)
+        if cached:
+            inputs = torch.from_numpy(self._run(start, data, self._features))
+            forward = functools.partial(self._head_logits, model)
+        else:
+            inputs = torch.from_numpy(np.ascontiguousarray(data) if data.flags.writeable else data.copy())
+            forward = functools.partial(self._logits_of, model)
+
+        y_t = torch.from_numpy(np.asarray(y_enc, dtype=np.int64))
+        train_index, valid_index = self._split(y_enc, seed)
+        weight = self._class_weights(classes, y_enc[train_index])
+        groups = _training.param_groups(
+            model,
+            names,
+            ids,
+            weight_decay=self.weight_decay,
+            layer_decay=self.layer_decay if self.tuning != "linear_probe" else 1.0,
+            n_blocks=n_blocks,
+        )
+        generator = torch.Generator().manual_seed(seed)
+        with _training.checkpointed(self._blocks(model), self.gradient_checkpointing and not cached):
+            return _training.train(
+                forward=forward,
+                set_mode=set_mode,
+                inputs=inputs,
+                y=y_t,
+                train_index=train_index,
+                valid_index=valid_index,
+                groups=groups,
+                trainable_params=params,
+                lr=float(self.lr),
+                max_epochs=int(self.max_epochs),
+                warmup_epochs=self._warmup(),
+                batch_size=int(self.batch_size),
+                patience=self.patience,
+                class_weight=weight,
+                generator=generator,
+                autocast=self._autocast,
+                device=device,
+                progress=self._progress() if self.verbose else None,
+            )
+
+    def _class_weights(self, classes, y_train):
+        """Per-class weights of the loss (float32 tensor) or None."""
+        cw = self.class_weight
+        if cw is None:
+            return None
+        if isinstance(cw, dict):
+            unknown = set(cw) - set(classes.tolist())
+            if unknown:
+                raise ValueError(
+                    f"class_weight has labels {sorted(map(str, unknown))} that are not in y "
+                    f"(classes: {list(classes)})."
+                )
+            values = [float(cw.get(c, 1.0)) for c in classes.tolist()]
+        else:
+            values = compute_class_weight("balanced", classes=np.arange(len(classes)), y=y_train)
+        return torch.as_tensor(np.asarray(values), dtype=torch.float32)
+
+    def _split(self, y_enc, seed):
+        n = len(y_enc)
+        if self.validation_fraction is None:
+            return np.arange(n), np.arange(0)
+        n_classes = int(y_enc.max()) + 1
+        n_valid = max(int(math.ceil(self.validation_fraction * n)), n_classes)
+        counts = np.bincount(y_enc)
+        if counts.min() < 2 or n - n_valid < n_classes:
+            raise ValueError(
+                f"validation_fraction={self.validation_fraction} needs at least 2 epochs of "
+                f"every class (smallest class: {counts.min()}) and {n_classes} epochs left "
+                f"for training (of {n}); pass validation_fraction=None to train on all epochs."
+            )
+        splitter = StratifiedShuffleSplit(n_splits=1, test_size=n_valid, random_state=seed)
+        train_index, valid_index = next(splitter.split(np.zeros(n), y_enc))
+        return np.sort(train_index), np.sort(valid_index)
+
+    def _progress(self):
+        from tqdm.auto import tqdm
+
+        name = type(self).__name__
+
+        def start(epoch, n_batches):
+            bar = tqdm(total=n_batches, desc=f"{name} epoch {epoch}/{self.max_epochs}", unit="batch")
+
+            def update(loss):
+                bar.update(1)
+                bar.set_postfix(loss=f"{loss:.4f}")
+
+            def close(record):
+                bar.set_postfix(
+                    loss=f"{record['train_loss']:.4f}",
+                    valid_loss=f"{record['valid_loss']:.4f}",
+                    valid_score=f"{record['valid_score']:.3f}",
+                )
+                bar.close()
+
+            return update, close
+
+        return start
+
+    # ------------------------------------------------------------ running
+
+    def _run(self, model, data, fn) -> np.ndarray:
+        """``fn(model, batch)`` over model-ready ``data``, in eval mode under
+        inference mode; float32 ndarray of shape (n_epochs, ...)."""
+        if not data.flags.writeable:
+            data = data.copy()  # torch.from_numpy needs a writable array
+        device = next(model.parameters()).device
+        was_training = model.training
+        model.eval()
+        out = None
+        try:
+            with torch.inference_mode(), self._autocast():
+                for batch in self._batches(len(data)):
+                    x = torch.from_numpy(data[batch]).to(device, non_blocking=True)
+                    result = fn(model, x).float()
+                    if out is None:
+                        out = np.empty((len(data),) + tuple(result.shape[1:]), dtype=np.float32)
+                    out[batch] = result.cpu().numpy()
+        finally:
+            model.train(was_training)
+        return out
+
+    def _decision(self, X) -> np.ndarray:
+        """Logits (n_epochs, n_classes), float64."""
+        check_is_fitted(self)
+        eeg = self._read(X)
+        self._check_input(eeg)
+        data = self._prepare(eeg).data
+        return self._run(self.encoder_, data, self._logits_of).astype(np.float64)
+
+    def decision_function(self, X):
+        """Logits of the fine-tuned head.
+
+        Parameters
+        ----------
+        X : mne.Epochs | list of mne.Epochs | ndarray of shape (n_epochs, n_chans, n_times)
+            EEG epochs with the channels (any order) and sampling rate seen
+            at fit.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_epochs,) or (n_epochs, n_classes)
+            float64. Binary: the log-odds of ``classes_[1]``; otherwise one
+            logit per class.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            If called before ``fit``.
+        ValueError
+            If ``X`` is empty, not 3-D, holds NaN or inf, or has other
+            channels or another sampling rate than at fit.
+        """
+        logits = self._decision(X)
+        if logits.shape[1] == 2:
+            return logits[:, 1] - logits[:, 0]
+        return logits
+
+    def predict_proba(self, X):
+        """Class probabilities (softmax of the logits).
+
+        Parameters
+        ----------
+        X : mne.Epochs | list of mne.Epochs | ndarray of shape (n_epochs, n_chans, n_times)
+            EEG epochs as for :meth:`decision_function`.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_epochs, n_classes)
+            float64, rows sum to 1, columns in the order of ``classes_``.
+        """
+        logits = self._decision(X)
+        logits -= logits.max(axis=1, keepdims=True)
+        proba = np.exp(logits)
+        return proba / proba.sum(axis=1, keepdims=True)
+
+    def predict(self, X):
+        """Predicted class of each epoch.
+
+        Parameters
+        ----------
+        X : mne.Epochs | list of mne.Epochs | ndarray of shape (n_epochs, n_chans, n_times)
+            EEG epochs as for :meth:`decision_function`.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_epochs,)
+            Labels from ``classes_``.
+        """
+        return self.classes_[self._decision(X).argmax(axis=1)]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_class = True
+        tags.classifier_tags.multi_label = False
+        tags.target_tags.required = True
+        return tags
+
+
+@_fill_doc(
+    max_epochs="50 (LaBraM's and CBraMod's fine-tuning)",
+    lr="5e-4 (LaBraM's fine-tuning [5]_; EEG-DINO's recipe was not published)",
+    weight_decay="0.05 (LaBraM [5]_)",
+    warmup="10% (5 of LaBraM's 50 epochs [5]_)",
+)
+class EEGDINOClassifier(_BaseClassifier):
+    """Fine-tuned EEG-DINO classifier of EEG epochs.
+
+    EEG-DINO [1]_ (a ViT-style encoder pretrained by hierarchical
+    self-distillation on TUEG: 19 channels of the 10-20 montage at 200 Hz,
+    in microvolts / 100, 1 s patches) with its own classification head:
+    per-token projection, mean over channels, projection, mean over patches,
+    then a three-layer MLP with dropout. Inputs are put in the model's form
+    by the shared adapter before training and prediction.
+
+    Parameters
+    ----------
+    checkpoint : str | os.PathLike | None
+        Registry name (``"eegdino-small"``, ``"eegdino-medium"``), Hub id,
+        or local path (a directory written by ``save_pretrained``, or the
+        authors' checkpoint file). ``None``: the released small architecture
+        with random weights drawn from ``random_state`` (a baseline; warns).
+    %(parameters)s
+
+    Attributes
+    ----------
+    %(attributes)s
+
+    See Also
+    --------
+    EEGPTClassifier, CodeBrainClassifier, skeegfm.embedders.EEGDINOEmbedder
+
+    Notes
+    -----
+    Input: ``mne.Epochs``, the list of one-epoch Epochs of scikit-learn's
+    splitters, or an array of shape (n_epochs, n_chans, n_times). The head
+    pools over channels and patches, so prediction accepts other window
+    lengths than fit. The encoder has dropout and stochastic depth
+    (``drop_prob`` of the checkpoint, 0.1 by default), active in the blocks
+    that train.
+
+    References
+    ----------
+    .. [1] Wang, X. et al. (2025). EEG-DINO: Learning EEG Foundation Models via
+           Hierarchical Self-Distillation. MICCAI 2025.
+    .. [4] Bao, H. et al. (2022). BEiT: BERT Pre-Training of Image
+           Transformers. ICLR 2022.
+    .. [5] Jiang, W. et al. (2024). Large Brain Model for Learning Generic
+           Representations with Tremendous EEG Data in BCI. ICLR 2024.
+
+    Examples
+    --------
+    >>> from sklearn.model_selection import GroupKFold, cross_val_score
+    >>> clf = EEGDINOClassifier(tuning="linear_probe")  # doctest: +SKIP
+    >>> cross_val_score(clf, epochs, y, groups=groups, cv=GroupKFold(4))  # doctest: +SKIP
+    """
+
+    _model_class_name = "EEGDINO"
+    _default_record = "eegdino-small"
+    _blocks_path = "encoder_layers"
+    _embedding_prefixes = ("patch_embedding.", "global_tokens")
+    _warmup_fraction = 0.1
+
+    def __init__(
+        self,
+        checkpoint="braindecode/eegdino-small-pretrained",
+        *,
+        tuning="linear_probe",
+        n_trainable_blocks=2,
+        max_epochs=50,
+        batch_size=64,
+        lr=5e-4,
+        weight_decay=0.05,
+        layer_decay=0.65,
+        warmup_epochs="auto",
+        validation_fraction=0.1,
+        patience=10,
+        class_weight=None,
+        gradient_checkpointing=False,
+        warm_start=False,
+        sfreq=None,
+        ch_names=None,
+        unit="V",
+        on_missing="raise",
+        on_unknown="raise",
+        device="auto",
+        precision="auto",
+        verbose=False,
+        random_state=None,
+    ):
+        self.checkpoint = checkpoint
+        self.tuning = tuning
+        self.n_trainable_blocks = n_trainable_blocks
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.layer_decay = layer_decay
+        self.warmup_epochs = warmup_epochs
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.class_weight = class_weight
+        self.gradient_checkpointing = gradient_checkpointing
+        self.warm_start = warm_start
+        self.sfreq = sfreq
+        self.ch_names = ch_names
+        self.unit = unit
+        self.on_missing = on_missing
+        self.on_unknown = on_unknown
+        self.device = device
+        self.precision = precision
+        self.verbose = verbose
+        self.random_state = random_state
+
+    # Same frozen encoder as the embedder (shares its cache entry).
+    _encoder_overrides = EEGDINOEmbedder._encoder_overrides
+    _random_init_kwargs = EEGDINOEmbedder._random_init_kwargs
+
+    def _head_logits(self, model, features):
+        return model.final_layer(features, model.n_chans)
+
+
+@_fill_doc(
+    max_epochs="100 (EEGPT's probe [2]_)",
+    lr="4e-4 (the maximum rate of EEGPT's one-cycle probe schedule [2]_)",
+    weight_decay="0.01 (EEGPT's probe [2]_)",
+    warmup="20% (``pct_start=0.2`` of EEGPT's one-cycle schedule [2]_)",
+)
+class EEGPTClassifier(_BaseClassifier):
+    """Fine-tuned EEGPT classifier of EEG epochs.
+
+    EEGPT [2]_ (a channel-wise patch transformer pretrained on 58 channels at
+    256 Hz, average-referenced, in millivolts, 64-sample patches, with a
+    learned embedding per channel name) with its own head, the original
+    two-stage linear probe: dropout 0.5, a linear map of each patch's summary
+    tokens to 16 values (rows max-norm 1.0), then a linear map of all
+    patches to the classes (rows max-norm 0.25). The defaults follow the
+    original probe's recipe: AdamW, weight decay 0.01, a warm-up/cosine
+    schedule peaking at 4e-4, 100 epochs, batch 64.
+
+    Parameters
+    ----------
+    checkpoint : str | os.PathLike | None
+        Registry name (``"eegpt"``), Hub id, or local path (a directory
+        written by ``save_pretrained``, or the authors' Lightning checkpoint).
+        ``None``: the released architecture with random weights drawn from
+        ``random_state`` (a baseline; warns).
+    chan_proj_type : {"none", "conv1d_constraint", "linear"}
+        ``"none"``: channels enter the encoder as they are, their embedding
+        chosen by name. ``"conv1d_constraint"``: the original probes'
+        trainable 1x1 convolution (rows max-norm 1.0) maps the input channels
+        to the 19 standard 10-20 channels; ``"linear"``: the same without
+        the constraint. The projection trains in every tuning mode; it sits
+        in front of the encoder, so ``"linear_probe"`` then runs the frozen
+        encoder every epoch instead of once.
+    patch_stride : int | None
+        Samples between patch starts. ``None``: non-overlapping 64-sample
+        patches, the pretraining geometry.
+    %(parameters)s
+
+    Attributes
+    ----------
+    %(attributes)s
+
+    See Also
+    --------
+    EEGDINOClassifier, CodeBrainClassifier, skeegfm.embedders.EEGPTEmbedder
+
+    Notes
+    -----
+    The probe's second stage depends on the number of patches, so new data
+    must have the window length seen at fit. EEGPT's one-cycle schedule is
+    rendered as a linear warm-up over the first 20% of the epochs and a
+    cosine decay (one-cycle's shape, without its 1/25 starting rate).
+
+    References
+    ----------
+    .. [2] Wang, G. et al. (2024). EEGPT: Pretrained transformer for universal
+           and reliable representation of EEG signals. NeurIPS 37.
+    .. [4] Bao, H. et al. (2022). BEiT: BERT Pre-Training of Image
+           Transformers. ICLR 2022.
+    .. [5] Jiang, W. et al. (2024). Large Brain Model for Learning Generic
+           Representations with Tremendous EEG Data in BCI. ICLR 2024.
+
+    Examples
+    --------
+    >>> clf = EEGPTClassifier(tuning="linear_probe")  # doctest: +SKIP
+    >>> clf.fit(epochs, y).predict_proba(epochs_test)  # doctest: +SKIP
+    """
+
+    _model_class_name = "EEGPT"
+    _default_record = "eegpt"
+    _blocks_path = "target_encoder.blocks"
+    _embedding_prefixes = (
+        "target_encoder.patch_embed.",
+        "target_encoder.chan_embed.",
+        "target_encoder.summary_token",
+    )
+    _train_head_prefixes = ("final_layer.", "chan_proj.")
+    _warmup_fraction = 0.2
+
+    def __init__(
+        self,
+        checkpoint="braindecode/eegpt-pretrained",
+        *,
+        chan_proj_type="none",
+        patch_stride=None,
+        tuning="linear_probe",
+        n_trainable_blocks=2,
+        max_epochs=100,
+        batch_size=64,
+        lr=4e-4,
+        weight_decay=0.01,
+        layer_decay=0.65,
+        warmup_epochs="auto",
+        validation_fraction=0.1,
+        patience=10,
+        class_weight=None,
+        gradient_checkpointing=False,
+        warm_start=False,
+        sfreq=None,
+        ch_names=None,
+        unit="V",
+        on_missing="raise",
+        on_unknown="raise",
+        device="auto",
+        precision="auto",
+        verbose=False,
+        random_state=None,
+    ):
+        self.checkpoint = checkpoint
+        self.chan_proj_type = chan_proj_type
+        self.patch_stride = patch_stride
+        self.tuning = tuning
+        self.n_trainable_blocks = n_trainable_blocks
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.layer_decay = layer_decay
+        self.warmup_epochs = warmup_epochs
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.class_weight = class_weight
+        self.gradient_checkpointing = gradient_checkpointing
+        self.warm_start = warm_start
+        self.sfreq = sfreq
+        self.ch_names = ch_names
+        self.unit = unit
+        self.on_missing = on_missing
+        self.on_unknown = on_unknown
+        self.device = device
+        self.precision = precision
+        self.verbose = verbose
+        self.random_state = random_state
+
+    def _check_params(self):
+        super()._check_params()
+        _check_choice("chan_proj_type", self.chan_proj_type, _CHAN_PROJ_TYPES)
+        _check_int("patch_stride", self.patch_stride, 1, allow_none=True)
+
+    def _encoder_overrides(self, prepared):
+        return {
+            "chs_info": [{"ch_name": name} for name in prepared.ch_names],
+            "n_times": int(prepared.data.shape[-1]),
+            "sfreq": float(prepared.sfreq),
+            "patch_stride": self.patch_stride,
+            "chan_proj_type": self.chan_proj_type,
+            "return_encoder_output": True,
+        }
+
+    def _random_init_kwargs(self, record, prepared):
+        return dict(record.preset, **self._encoder_overrides(prepared))
+
+    def _fixed_n_times(self):
+        return int(self.encoder_.n_times)
+
+    def _reset_head(self, model, n_classes):
+        from .models.eegpt import _ChannelConvProjection, _ChannelLinearProjection
+
+        model.reset_head(n_classes)
+        # EEGPT keeps return_encoder_output on reset_head; the fitted model
+        # returns logits, so that it rebuilds with its head.
+        model.return_encoder_output = False
+        model._hub_config["return_encoder_output"] = False
+        config = model._hub_config
+        if self.chan_proj_type == "conv1d_constraint":
+            model.chan_proj = _ChannelConvProjection(
+                model.n_chans, config["n_chans_target"], config["chan_conv_max_norm"]
+            )
+        elif self.chan_proj_type == "linear":
+            model.chan_proj = _ChannelLinearProjection(model.n_chans, config["n_chans_target"])
+
+
+@_fill_doc(
+    max_epochs="50 (CBraMod's fine-tuning; CodeBrain's recipe was not published)",
+    lr="5e-4 (as for EEG-DINO; chosen to train the head on the EEGMAT data)",
+    weight_decay="0.05 (CBraMod, LaBraM [5]_)",
+    warmup="10% (5 of LaBraM's 50 epochs [5]_)",
+)
+class CodeBrainClassifier(_BaseClassifier):
+    """Fine-tuned CodeBrain classifier of EEG epochs.
+
+    CodeBrain [3]_ (a multi-scale state-space backbone pretrained by masked
+    code prediction on TUEG: 19 channels of the 10-20 montage at 200 Hz,
+    1 s patches) with its own head: the features of every channel and patch,
+    flattened, through a three-layer MLP with ELU and dropout. Windows are
+    trimmed to whole seconds (with a warning).
+
+    Parameters
+    ----------
+    checkpoint : str | os.PathLike | None
+        Registry name (``"codebrain"``), Hub id, or local path (a directory
+        written by ``save_pretrained``, or the authors' checkpoint file).
+        ``None``: the released architecture with random weights drawn from
+        ``random_state`` (a baseline; warns).
+    %(parameters)s
+
+    Attributes
+    ----------
+    %(attributes)s
+
+    See Also
+    --------
+    EEGDINOClassifier, EEGPTClassifier, skeegfm.embedders.CodeBrainEmbedder
+
+    Notes
+    -----
+    The head's input size depends on the number of patches, so new data
+    must have the window length seen at fit. Its first layer maps
+    19 x n_patches x 200 features to 200 (3 M weights for 4 s windows).
+
+    References
+    ----------
+    .. [3] Ma, J. et al. (2026). CodeBrain: Bridging Decoupled Tokenizer and
+           Multi-Scale Architecture for EEG Foundation Model. ICLR 2026.
+    .. [4] Bao, H. et al. (2022). BEiT: BERT Pre-Training of Image
+           Transformers. ICLR 2022.
+    .. [5] Jiang, W. et al. (2024). Large Brain Model for Learning Generic
+           Representations with Tremendous EEG Data in BCI. ICLR 2024.
+
+    Examples
+    --------
+    >>> clf = CodeBrainClassifier(tuning="partial", n_trainable_blocks=2)  # doctest: +SKIP
+    >>> clf.fit(epochs, y).score(epochs_test, y_test)  # doctest: +SKIP
+    """
+
+    _model_class_name = "CodeBrain"
+    _default_record = "codebrain"
+    _blocks_path = "residual_layer.residual_blocks"
+    _embedding_prefixes = ("patch_embedding.", "init_conv.")
+    _warmup_fraction = 0.1
+
+    def __init__(
+        self,
+        checkpoint="braindecode/codebrain-pretrained",
+        *,
+        tuning="linear_probe",
+        n_trainable_blocks=2,
+        max_epochs=50,
+        batch_size=64,
+        lr=5e-4,
+        weight_decay=0.05,
+        layer_decay=0.65,
+        warmup_epochs="auto",
+        validation_fraction=0.1,
+        patience=10,
+        class_weight=None,
+        gradient_checkpointing=False,
+        warm_start=False,
+        sfreq=None,
+        ch_names=None,
+        unit="V",
+        on_missing="raise",
+        on_unknown="raise",
+        device="auto",
+        precision="auto",
+        verbose=False,
+        random_state=None,
+    ):
+        self.checkpoint = checkpoint
+        self.tuning = tuning
+        self.n_trainable_blocks = n_trainable_blocks
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.layer_decay = layer_decay
+        self.warmup_epochs = warmup_epochs
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.class_weight = class_weight
+        self.gradient_checkpointing = gradient_checkpointing
+        self.warm_start = warm_start
+        self.sfreq = sfreq
+        self.ch_names = ch_names
+        self.unit = unit
+        self.on_missing = on_missing
+        self.on_unknown = on_unknown
+        self.device = device
+        self.precision = precision
+        self.verbose = verbose
+        self.random_state = random_state
+
+    _random_init_kwargs = CodeBrainEmbedder._random_init_kwargs
+
+    def _encoder_overrides(self, prepared):
+        # The head's size follows the window: build the encoder for it.
+        return {"return_encoder_output": True, "n_times": int(prepared.data.shape[-1])}
+
+    def _fixed_n_times(self):
+        return int(self.encoder_.n_times)
+
+    def _reset_head(self, model, n_classes):
+        model.n_outputs = n_classes  # CodeBrain's head builder reads it
+        model.reset_head(n_classes)
