@@ -22,7 +22,7 @@ import re
 import sys
 import time
 import warnings
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -354,7 +354,9 @@ def _make_cv(data, n_splits):
             )
         n_splits = min(5, n_groups) if n_splits is None else int(n_splits)
         if not 2 <= n_splits <= n_groups:
-            raise ValueError(f"n_splits must be between 2 and the {n_groups} groups; got {n_splits}.")
+            raise ValueError(
+                f"n_splits must be between 2 and the {n_groups} groups; got {n_splits}."
+            )
         return GroupKFold(n_splits=n_splits), n_splits
     _say(
         "skeegfm: no group column: folds are stratified over epochs, so one subject's epochs "
@@ -373,7 +375,9 @@ def _probe(random_state=0):
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    return make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000, random_state=random_state))
+    return make_pipeline(
+        StandardScaler(), LogisticRegression(max_iter=2000, random_state=random_state)
+    )
 
 
 def _cross_validate(features, data, cv):
@@ -642,10 +646,13 @@ def format_table(results):
     header += ["embed time (s)", "windows/s", "device"]
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     for row in results.itertuples(index=False):
-        cells = [row.encoder, row.weights, f"{row.balanced_accuracy_mean:.3f} ± {row.balanced_accuracy_std:.3f}"]
+        bacc = f"{row.balanced_accuracy_mean:.3f} ± {row.balanced_accuracy_std:.3f}"
+        cells = [row.encoder, row.weights, bacc]
         if has_auc:
             cells.append(
-                "-" if np.isnan(row.roc_auc_mean) else f"{row.roc_auc_mean:.3f} ± {row.roc_auc_std:.3f}"
+                "-"
+                if np.isnan(row.roc_auc_mean)
+                else f"{row.roc_auc_mean:.3f} ± {row.roc_auc_std:.3f}"
             )
         cells += [f"{row.embed_seconds:.1f}", f"{row.windows_per_second:.1f}", row.device]
         lines.append("| " + " | ".join(str(c) for c in cells) + " |")
@@ -687,18 +694,25 @@ def _write_results(results, folds, bench, cv, n_splits, out_dir):
 
 
 def _plot(results, folds, bench, path):
-    """Score per encoder: bar = mean, points = folds, dashed line = chance."""
-    import matplotlib
+    """Score per encoder: bar = mean, points = folds, dashed line = chance.
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    Drawn on a bare :class:`matplotlib.figure.Figure` (Agg canvas), so the
+    caller's pyplot state and backend are left alone.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
-    fig, ax = plt.subplots(figsize=(1.6 * len(results) + 2.5, 4.0), layout="constrained")
+    fig = Figure(figsize=(1.6 * len(results) + 2.5, 4.0), layout="constrained")
+    FigureCanvasAgg(fig)
+    ax = fig.subplots()
     positions = np.arange(len(results))
     rng = np.random.default_rng(0)
     for pos, row in zip(positions, results.itertuples(index=False)):
         scores = np.asarray(folds[row.model]["balanced_accuracy"], dtype=float)
-        color = "0.6" if row.model == "baseline" else ("tab:orange" if row.weights_kind == "random" else "tab:blue")
+        if row.model == "baseline":
+            color = "0.6"
+        else:
+            color = "tab:orange" if row.weights_kind == "random" else "tab:blue"
         ax.bar(pos, scores.mean(), width=0.6, color=color, alpha=0.5)
         jitter = rng.uniform(-0.12, 0.12, size=len(scores))
         ax.plot(pos + jitter, scores, "o", color="k", markersize=4)
@@ -712,12 +726,7 @@ def _plot(results, folds, bench, path):
     ax.axhline(1.0 / len(bench.classes), linestyle="--", color="k", linewidth=1, label="chance")
     ax.set_ylim(0, 1)
     ax.set_ylabel("balanced accuracy (test folds)")
-    ax.set_title(f"Linear probes, {len(bench.y)} epochs, {len(folds[results['model'][0]]['balanced_accuracy'])} folds")
+    n_folds = len(next(iter(folds.values()))["balanced_accuracy"])
+    ax.set_title(f"Linear probes, {len(bench.y)} epochs, {n_folds} folds")
     ax.legend(loc="lower right")
     fig.savefig(path, dpi=120)
-    plt.close(fig)
-
-
-def weights_summary(specs):
-    """JSON-able description of resolved weights (for logs and tests)."""
-    return {name: asdict(spec) for name, spec in specs.items()}

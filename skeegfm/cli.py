@@ -89,7 +89,7 @@ def _build_parser():
         "--checkpoint",
         action="append",
         metavar="MODEL=PATH",
-        help="weights of one model: a local directory/file, a Hub id owner/name[@revision], "
+        help="weights of one model: a local directory/file, a Hub id owner/name, "
         "or 'random'; repeat per model",
     )
     bench.add_argument("--data", metavar="FILE-epo.fif", help="MNE Epochs file (default: bundled EEGMAT)")

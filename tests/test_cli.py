@@ -337,3 +337,19 @@ def test_python_dash_m():
         [sys.executable, "-m", "skeegfm", "--version"], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == f"skeegfm {__version__}"
+
+
+def test_random_weights_of_a_non_default_size(monkeypatch):
+    """Random EEG-DINO-Medium is the medium architecture, not the default small one."""
+    monkeypatch.setattr(_benchmark, "_RANDOM_DIRS", {})
+    spec = _benchmark.WeightsSpec("eegdino-medium", None, "random", "random")
+    embedder = _benchmark._make_embedder(
+        spec, device="cpu", batch_size=4, random_state=0, verbose=False
+    )
+    config = json.loads((Path(embedder.checkpoint) / "config.json").read_text())
+    assert config["n_layer"] == 16 and config["dim_feedforward"] == 1024
+    small = _benchmark._make_embedder(
+        _benchmark.WeightsSpec("eegdino-small", None, "random", "random"),
+        device="cpu", batch_size=4, random_state=0, verbose=False,
+    )  # fmt: skip
+    assert small.checkpoint is None  # the embedder's own random initialisation
