@@ -640,6 +640,8 @@ class EEGDINOClassifier(_BaseClassifier):
     ----------
     .. [1] Wang, X. et al. (2025). EEG-DINO: Learning EEG Foundation Models via
            Hierarchical Self-Distillation. MICCAI 2025.
+    .. [2] Wang, G. et al. (2024). EEGPT: Pretrained transformer for universal
+           and reliable representation of EEG signals. NeurIPS 37.
     .. [4] Bao, H. et al. (2022). BEiT: BERT Pre-Training of Image
            Transformers. ICLR 2022.
     .. [5] Jiang, W. et al. (2024). Large Brain Model for Learning Generic
@@ -929,6 +931,8 @@ class CodeBrainClassifier(_BaseClassifier):
 
     References
     ----------
+    .. [2] Wang, G. et al. (2024). EEGPT: Pretrained transformer for universal
+           and reliable representation of EEG signals. NeurIPS 37.
     .. [3] Ma, J. et al. (2026). CodeBrain: Bridging Decoupled Tokenizer and
            Multi-Scale Architecture for EEG Foundation Model. ICLR 2026.
     .. [4] Bao, H. et al. (2022). BEiT: BERT Pre-Training of Image
