@@ -29,7 +29,7 @@ extensions = [
     "sphinx.ext.autosummary",
     "numpydoc",
 ]
-templates_path = []
+templates_path = ["_templates"]
 exclude_patterns = ["_build", "generated/*.inc"]
 autosummary_generate = True
 autodoc_default_options = {"inherited-members": False}
