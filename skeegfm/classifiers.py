@@ -548,6 +548,7 @@ class _BaseClassifier(ClassifierMixin, _BaseFoundationEstimator):
             If ``X`` is empty, not 3-D, holds NaN or inf, or has other
             channels or another sampling rate than at fit.
         """
+        check_is_fitted(self)
         logits = self._decision(X)
         if logits.shape[1] == 2:
             return logits[:, 1] - logits[:, 0]
@@ -584,6 +585,7 @@ class _BaseClassifier(ClassifierMixin, _BaseFoundationEstimator):
         y_pred : ndarray of shape (n_epochs,)
             Labels from ``classes_``.
         """
+        check_is_fitted(self)
         return self.classes_[self._decision(X).argmax(axis=1)]
 
     def __sklearn_tags__(self):

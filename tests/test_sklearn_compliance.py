@@ -34,6 +34,7 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.utils import estimator_checks, get_tags
 
+from skeegfm.classifiers import CodeBrainClassifier, EEGDINOClassifier, EEGPTClassifier
 from skeegfm.embedders import CodeBrainEmbedder, EEGDINOEmbedder, EEGPTEmbedder
 
 #: Estimators under test (classifiers are appended here).
@@ -42,6 +43,18 @@ ESTIMATORS = [EEGDINOEmbedder, EEGPTEmbedder, CodeBrainEmbedder]
 TRANSFORMERS = [EEGDINOEmbedder, EEGPTEmbedder, CodeBrainEmbedder]
 #: Tiny checkpoint family of each estimator class (see tests/_tiny.py).
 FAMILY = {EEGDINOEmbedder: "eegdino", EEGPTEmbedder: "eegpt", CodeBrainEmbedder: "codebrain"}
+
+#: The fine-tuning classifiers (skeegfm.classifiers).
+ESTIMATORS += [EEGDINOClassifier, EEGPTClassifier, CodeBrainClassifier]
+FAMILY.update(
+    {EEGDINOClassifier: "eegdino", EEGPTClassifier: "eegpt", CodeBrainClassifier: "codebrain"}
+)
+#: Extra parameters of ``make`` per class: classifiers train 2 epochs with a
+#: fixed seed (fits are then fast and comparable).
+PARAMS = {
+    cls: {"random_state": 0, "max_epochs": 2}
+    for cls in (EEGDINOClassifier, EEGPTClassifier, CodeBrainClassifier)
+}
 
 #: Checks of sklearn.utils.estimator_checks that need no data. Every check
 #: that takes data is skipped by sklearn for 3-D estimators; their intent is
@@ -97,6 +110,7 @@ def make(tiny_checkpoint):
             "sfreq": SFREQ,
             "ch_names": CH_NAMES,
             "batch_size": 4,
+            **PARAMS.get(cls, {}),
             **params,
         }
         return cls(**params)
