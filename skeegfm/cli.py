@@ -337,6 +337,12 @@ def _cmd_embed(args):
     record = get_record(args.model)
     checkpoints = {record.name: args.checkpoint} if args.checkpoint else None
     spec = resolve_weights([record.name], args.weights, checkpoints)[record.name]
+    if spec.kind == "random":
+        print(
+            f"skeegfm: {record.name}: RANDOM weights (as asked); the output files record "
+            "checkpoint 'random'.",
+            file=sys.stderr,
+        )
     params = dict(
         device=args.device,
         batch_size=args.batch_size,

@@ -78,7 +78,15 @@ def test_benchmark_default_data_all_encoders(tiny, tmp_path, capsys):
     assert results["balanced_accuracy_mean"].between(0, 1).all()
     assert results["roc_auc_mean"].between(0, 1).all()  # binary task
     assert (results["windows_per_second"] > 0).all()
-    assert list(results["n_features"][:3]) == [32, 2 * 16, 200]  # tiny embedding sizes; 57 below
+    # Embedding sizes are those of the tiny encoders given by --checkpoint.
+    from skeegfm import CodeBrainEmbedder, EEGDINOEmbedder, EEGPTEmbedder
+
+    one = load_eegmat(verbose="error")[:1]
+    sizes = [
+        cls(checkpoint=tiny[family]).fit(one).n_features_out_
+        for cls, family in zip((EEGDINOEmbedder, EEGPTEmbedder, CodeBrainEmbedder), FAMILIES)
+    ]
+    assert list(results["n_features"][:3]) == sizes
     assert results["n_features"][3] == 19 * 3  # 19 channels x theta/alpha/beta
     payload = json.loads((out / "results.json").read_text())
     assert payload["n_epochs"] == 192 and payload["groups_from"] == "subject"
@@ -194,7 +202,10 @@ def test_benchmark_uses_cached_hub_weights(tiny, tmp_path, hub_cache):
     row = results.iloc[0]
     assert row["weights"] == f"braindecode/eegpt-pretrained@{commit[:12]}"
     assert row["weights_kind"] == "pretrained"
-    assert row["n_features"] == 2 * 16  # the tiny encoder from the cache
+    from skeegfm import EEGPTEmbedder
+
+    tiny_size = EEGPTEmbedder(checkpoint=tiny["eegpt"]).fit(load_eegmat(verbose="error")[:1])
+    assert row["n_features"] == tiny_size.n_features_out_  # the tiny encoder from the cache
 
 
 def test_resolve_weights(tiny, monkeypatch):
