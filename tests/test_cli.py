@@ -364,3 +364,27 @@ def test_random_weights_of_a_non_default_size(monkeypatch):
         device="cpu", batch_size=4, random_state=0, verbose=False,
     )  # fmt: skip
     assert small.checkpoint is None  # the embedder's own random initialisation
+
+
+def test_benchmark_multiclass_without_groups(tiny, tmp_path, capsys):
+    """Three classes from events, no subject column: stratified folds, a warning, no AUC."""
+    rng = np.random.default_rng(0)
+    names = ["Fp1", "Fp2", "F3", "F4", "C3", "C4", "P3", "P4", "O1", "O2"]
+    info = mne.create_info(names, 256.0, "eeg")
+    events = np.column_stack([np.arange(30) * 1024, np.zeros(30, int), np.repeat([1, 2, 3], 10)])
+    epochs = mne.EpochsArray(
+        rng.standard_normal((30, len(names), 512)) * 1e-5, info, events=events,
+        event_id={"left": 1, "right": 2, "feet": 3}, verbose="error",
+    )  # fmt: skip
+    path = tmp_path / "three-epo.fif"
+    epochs.save(path, verbose="error")
+    out = tmp_path / "three"
+    argv = ["benchmark", "--models", "eegpt", "--data", str(path), "--output-dir", str(out)]
+    assert main([*argv, *_checkpoint_args(tiny, ["eegpt"])]) == 0
+    captured = capsys.readouterr()
+    assert "no group column" in captured.err
+    assert "ROC AUC" not in captured.out
+    payload = json.loads((out / "results.json").read_text())
+    assert payload["classes"] == ["feet", "left", "right"]
+    assert payload["cv"] == "StratifiedKFold(n_splits=5)"
+    assert set(payload["fold_scores"]["eegpt"]) == {"balanced_accuracy"}
