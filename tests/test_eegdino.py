@@ -352,3 +352,19 @@ def test_fast_path_falls_back_without_mkldnn(monkeypatch):
     packed.train()
     packed(x).sum().backward()
     assert packed.encoder_layers[0].mlp.fc1.weight.grad is not None
+
+
+def test_from_pretrained_reads_original_checkpoint(tmp_path):
+    # The Hub loader infers the preset from the shapes: use the real small one.
+    source = _build(n_chans=19, n_outputs=2, n_times=1000, **EEGDINO_CONFIGS["small"])
+    checkpoint, encoder = _synthetic_original(source)
+    path = tmp_path / "model_EEG_DINO_S.pt"
+    torch.save(checkpoint, path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        model = EEGDINO.from_pretrained(path, n_chans=19, n_outputs=4)
+    assert model.pretrained_source_["n_tensors"] == len(encoder)
+    state = model.state_dict()
+    for key, value in encoder.items():
+        torch.testing.assert_close(state[key], value, rtol=0, atol=0)
+    assert model.n_outputs == 4 and state["final_layer.classifier.6.weight"].shape[0] == 4
