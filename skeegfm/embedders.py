@@ -31,7 +31,7 @@ from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, check_memory
 
 from . import _cache
-from ._base import _BaseFoundationEstimator, _check_choice, _first_epochs, _subset_epochs
+from ._base import _BaseFoundationEstimator, _check_choice, _subset_epochs
 
 __all__ = ["CodeBrainEmbedder", "EEGDINOEmbedder", "EEGPTEmbedder"]
 
@@ -125,6 +125,10 @@ class _BaseEmbedder(_BaseFoundationEstimator):
         """``encoder(x, return_features=True)`` -> tensor (batch, n_features)."""
         raise NotImplementedError
 
+    def _n_features(self, prepared) -> int:
+        """Size of :meth:`_pool`'s output for the fitted encoder (no forward pass)."""
+        raise NotImplementedError
+
     def _check_params(self) -> None:
         self._check_common_params()
         _check_choice("pooling", self.pooling, self._poolings)
@@ -136,8 +140,8 @@ class _BaseEmbedder(_BaseFoundationEstimator):
     def fit(self, X, y=None):
         """Load the encoder and record the channels and rate of ``X``.
 
-        Only the first epoch is run through the model (to learn the output
-        size); the encoder itself is not trained.
+        Only the first epoch is prepared (to learn the model's channels and
+        window); the encoder is neither run nor trained.
 
         Parameters
         ----------
@@ -161,8 +165,8 @@ class _BaseEmbedder(_BaseFoundationEstimator):
         """
         self._check_params()
         eeg = self._read(X)
-        self._fit_encoder(eeg)
-        self.n_features_out_ = int(self._embed(_first_epochs(eeg, 1)).shape[1])
+        probe = self._fit_encoder(eeg)
+        self.n_features_out_ = int(self._n_features(probe))
         return self
 
     def transform(self, X):
@@ -296,7 +300,8 @@ class EEGDINOEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseEm
 
     See Also
     --------
-    EEGPTEmbedder, CodeBrainEmbedder
+    EEGPTEmbedder : Frozen EEGPT embeddings.
+    CodeBrainEmbedder : Frozen CodeBrain embeddings.
 
     Notes
     -----
@@ -381,6 +386,9 @@ class EEGDINOEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseEm
             return cls_token
         return torch.cat((tokens.mean(dim=1), cls_token), dim=1)
 
+    def _n_features(self, prepared):
+        return self.encoder_.emb_dim * (2 if self.pooling == "mean+cls" else 1)
+
     def __sklearn_tags__(self):
         return _embedder_tags(super().__sklearn_tags__(), self.dtype)
 
@@ -419,7 +427,8 @@ class EEGPTEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseEmbe
 
     See Also
     --------
-    EEGDINOEmbedder, CodeBrainEmbedder
+    EEGDINOEmbedder : Frozen EEG-DINO embeddings.
+    CodeBrainEmbedder : Frozen CodeBrain embeddings.
 
     Notes
     -----
@@ -514,6 +523,10 @@ class EEGPTEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseEmbe
             return tokens.mean(dim=1)
         return tokens.flatten(1)
 
+    def _n_features(self, prepared):
+        size = self.encoder_.embed_num * self.encoder_.embed_dim
+        return size * (self.encoder_.n_patches if self.pooling == "flatten" else 1)
+
     def __sklearn_tags__(self):
         return _embedder_tags(super().__sklearn_tags__(), self.dtype)
 
@@ -548,7 +561,8 @@ class CodeBrainEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _Base
 
     See Also
     --------
-    EEGDINOEmbedder, EEGPTEmbedder
+    EEGDINOEmbedder : Frozen EEG-DINO embeddings.
+    EEGPTEmbedder : Frozen EEGPT embeddings.
 
     Notes
     -----
@@ -628,6 +642,10 @@ class CodeBrainEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _Base
         if self.pooling == "mean":
             return tokens.mean(dim=(1, 2))
         return tokens.mean(dim=2).flatten(1)
+
+    def _n_features(self, prepared):
+        n_chans = prepared.data.shape[1]
+        return self.encoder_.out_channels * (n_chans if self.pooling == "channel" else 1)
 
     def __sklearn_tags__(self):
         return _embedder_tags(super().__sklearn_tags__(), self.dtype)
