@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import time
 
 import numpy as np
 import torch
@@ -231,7 +232,8 @@ def train(
     -------
     history : list of dict
         One per epoch: ``epoch``, ``train_loss``, ``valid_loss``,
-        ``valid_score`` (accuracy), ``lr`` (peak rate of the epoch).
+        ``valid_score`` (accuracy), ``lr`` (peak rate of the epoch), ``dur``
+        (seconds, training and validation).
     best_epoch : int
         1-based epoch whose weights were restored (the last one without a
         validation set).
@@ -255,6 +257,7 @@ def train(
         return F.cross_entropy(logits.float(), target, weight=weight, reduction="sum"), logits
 
     for epoch in range(1, max_epochs + 1):
+        started = time.perf_counter()
         set_mode(True)
         order = torch.randperm(n_train, generator=generator).numpy()
         update, close = progress(epoch, steps_per_epoch) if progress else (None, None)
@@ -289,6 +292,7 @@ def train(
         else:
             record["valid_loss"] = math.nan
             record["valid_score"] = math.nan
+        record["dur"] = time.perf_counter() - started
         history.append(record)
         if close:
             close(record)

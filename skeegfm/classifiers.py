@@ -148,7 +148,8 @@ classes_ : ndarray of shape (n_classes,)
     history_ : list of dict
         One per epoch: ``epoch``, ``train_loss``, ``valid_loss``,
         ``valid_score`` (accuracy on the validation epochs; NaN without
-        validation), ``lr`` (peak learning rate of the epoch).
+        validation), ``lr`` (peak learning rate of the epoch), ``dur``
+        (seconds the epoch took).
         ``pandas.DataFrame(history_)`` makes a table of it.
     n_iter_ : int
         Epochs trained (over all fits when ``warm_start``).
@@ -358,10 +359,11 @@ class _BaseClassifier(ClassifierMixin, _BaseFoundationEstimator):
         blocks = self._blocks(model)
         n_blocks = len(blocks)
         ids = _training.layer_ids(model, self._blocks_path + ".", self._embedding_prefixes, n_blocks)
+        # Frozen by design (requires_grad=False) or unused outside pretraining.
         skip = tuple(getattr(model, "_pretraining_only_prefixes", ()))
         usable = {
             n for n, p in model.named_parameters() if p.requires_grad and not n.startswith(skip)
-        } if skip else {n for n, p in model.named_parameters() if p.requires_grad}
+        }
         head = {n for n in ids if n.startswith(self._train_head_prefixes)}
         roots = [p.rstrip(".") for p in self._train_head_prefixes]
         if self.tuning == "linear_probe":
