@@ -70,7 +70,7 @@ tuning : {"linear_probe", "partial", "full"}
         Passes over the training data. Default: %(max_epochs)s.
     batch_size : int
         Epochs per optimizer step and per forward pass at prediction.
-        Default 64 (EEGPT's probe [2]_, LaBraM [5]_).
+        Default 64 (EEGPT's probe, LaBraM [5]_).
     lr : float
         Peak learning rate of AdamW (of the head, and of the last layers
         with ``layer_decay``). Default: %(lr)s.
