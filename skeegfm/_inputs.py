@@ -575,7 +575,7 @@ def prepare_for_model(
     src = eeg.data
     shape = (src.shape[0], len(model_names), src.shape[2])
     data = np.zeros(shape) if missing_slots else np.empty(shape)
-    if slots == rows == list(range(src.shape[1])):
+    if slots == rows == list(range(src.shape[1])) and len(model_names) == src.shape[1]:
         data[:] = src
     else:
         data[:, slots] = src[:, rows]
