@@ -388,3 +388,19 @@ def test_benchmark_multiclass_without_groups(tiny, tmp_path, capsys):
     assert payload["classes"] == ["feet", "left", "right"]
     assert payload["cv"] == "StratifiedKFold(n_splits=5)"
     assert set(payload["fold_scores"]["eegpt"]) == {"balanced_accuracy"}
+
+
+def test_embed_missing_positional_channels(tiny, tmp_path, capsys):
+    """EEG-DINO needs its 19 channels: an error naming them, or --on-missing zero."""
+    names = ["Fp1", "Fp2", "F3", "F4", "C3", "C4", "P3", "P4", "O1", "O2"]  # its first 10 slots
+    info = mne.create_info(names, 250.0, "eeg")
+    raw = mne.io.RawArray(np.random.default_rng(0).standard_normal((10, 2500)) * 1e-5, info)
+    path = tmp_path / "ten_raw.fif"
+    raw.save(path, verbose="error")
+    base = ["embed", str(path), "--model", "eegdino", "--checkpoint", tiny["eegdino"], "-q"]
+    assert main([*base, "-o", str(tmp_path / "a.npz")]) == 2
+    err = capsys.readouterr().err
+    assert "'PZ'" in err and "on_missing" in err
+    assert main([*base, "-o", str(tmp_path / "b.npz"), "--on-missing", "zero"]) == 0
+    with np.load(tmp_path / "b.npz") as npz:
+        assert npz["embeddings"].shape[0] == 2 and list(npz["ch_names"]) == names
