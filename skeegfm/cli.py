@@ -288,6 +288,38 @@ def _select_channels(inst, record):
     return keep, dropped
 
 
+def _add_template_positions(inst, keep, record):
+    """Give the kept channels template 10-05 positions when the file has none.
+
+    EDF and BDF files carry no electrode positions, which interpolating
+    missing channels (``--on-missing interpolate``) needs. Names are matched
+    through :func:`~skeegfm._channels.normalize_ch_name`.
+    """
+    import mne
+
+    from ._channels import normalize_ch_name
+    from ._inputs import _positions, _standard_montage
+
+    if _positions(inst.info, keep) is not None:
+        return False
+    template = _standard_montage().get_positions()
+    by_name = {name.upper(): xyz for name, xyz in template["ch_pos"].items()}
+    ch_pos = {}
+    for name in keep:
+        canonical = normalize_ch_name(name, record.ch_names)
+        if canonical in by_name:
+            ch_pos[name] = by_name[canonical]
+    montage = mne.channels.make_dig_montage(
+        ch_pos=ch_pos,
+        nasion=template["nasion"],
+        lpa=template["lpa"],
+        rpa=template["rpa"],
+        coord_frame=template["coord_frame"],
+    )
+    inst.set_montage(montage, on_missing="ignore", verbose="error")
+    return True
+
+
 def _to_epochs(inst, window, stride, record):
     """Windows of ``inst`` and their onsets in seconds from the recording start."""
     import mne
@@ -367,6 +399,12 @@ def _cmd_embed(args):
                 "prefix, reference suffixes and the old names T3/T4/T5/T6 are understood)."
             )
         inst = inst.copy().pick(keep)
+        if args.on_missing == "interpolate" and _add_template_positions(inst, keep, record):
+            print(
+                f"skeegfm: {Path(path).name}: no electrode positions in the file; using the "
+                "template 10-05 positions to interpolate missing channels.",
+                file=sys.stderr,
+            )
         epochs, onsets = _to_epochs(inst, args.window, args.stride, record)
         try:
             embedder, spec = _fit_embedder(spec, epochs, **params)

@@ -404,3 +404,19 @@ def test_embed_missing_positional_channels(tiny, tmp_path, capsys):
     assert main([*base, "-o", str(tmp_path / "b.npz"), "--on-missing", "zero"]) == 0
     with np.load(tmp_path / "b.npz") as npz:
         assert npz["embeddings"].shape[0] == 2 and list(npz["ch_names"]) == names
+    # The file has no positions: embed takes template ones to interpolate, as
+    # setting the template montage on the epochs oneself would.
+    assert main([*base, "-o", str(tmp_path / "c.npz"), "--on-missing", "interpolate"]) == 0
+    assert "template 10-05 positions" in capsys.readouterr().err
+    from skeegfm import EEGDINOEmbedder
+    from skeegfm._inputs import _standard_montage
+
+    epochs = mne.make_fixed_length_epochs(raw, duration=4.0, preload=True, verbose="error")
+    epochs.set_montage(_standard_montage())
+    expected = EEGDINOEmbedder(checkpoint=tiny["eegdino"], on_missing="interpolate")
+    with np.load(tmp_path / "c.npz") as npz:
+        np.testing.assert_allclose(
+            npz["embeddings"], expected.fit_transform(epochs), rtol=1e-4, atol=1e-5
+        )
+        zero = np.load(tmp_path / "b.npz")["embeddings"]
+        assert not np.allclose(npz["embeddings"], zero)  # interpolation is not zero-filling
