@@ -49,10 +49,10 @@ ESTIMATORS += [EEGDINOClassifier, EEGPTClassifier, CodeBrainClassifier]
 FAMILY.update(
     {EEGDINOClassifier: "eegdino", EEGPTClassifier: "eegpt", CodeBrainClassifier: "codebrain"}
 )
-#: Extra parameters of ``make`` per class: classifiers train 2 epochs with a
+#: Extra parameters of ``make`` per class: classifiers train 1 epoch with a
 #: fixed seed (fits are then fast and comparable).
 PARAMS = {
-    cls: {"random_state": 0, "max_epochs": 2}
+    cls: {"random_state": 0, "max_epochs": 1}
     for cls in (EEGDINOClassifier, EEGPTClassifier, CodeBrainClassifier)
 }
 
