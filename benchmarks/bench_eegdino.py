@@ -32,12 +32,9 @@ top operators of each path.
 from __future__ import annotations
 
 import argparse
-import importlib.abc
-import importlib.machinery
 import statistics
 import sys
 import time
-import types
 import warnings
 from pathlib import Path
 
@@ -53,54 +50,11 @@ from skeegfm.models._fast import autocast_context, optimize_for_inference  # noq
 N_CHANS, N_TIMES, N_OUTPUTS = 19, 800, 2
 
 
-class _MissingTorchaudio(importlib.abc.MetaPathFinder, importlib.abc.Loader):
-    """Placeholder ``torchaudio`` package for the baseline environment.
-
-    braindecode imports torchaudio at package import for its filter and
-    resampling models; no torchaudio wheel matches the installed torch. EEG-DINO
-    uses none of it, so a placeholder whose every attribute raises when used
-    lets ``braindecode.models`` import.
-    """
-
-    def find_spec(self, name, path=None, target=None):
-        if name == "torchaudio" or name.startswith("torchaudio."):
-            return importlib.machinery.ModuleSpec(name, self, is_package=True)
-        return None
-
-    def create_module(self, spec):
-        module = types.ModuleType(spec.name)
-        module.__path__ = []
-
-        def __getattr__(attr):
-            if attr.startswith("__"):
-                raise AttributeError(attr)
-
-            def missing(*args, **kwargs):
-                raise NotImplementedError(f"{spec.name}.{attr}: torchaudio is not installed")
-
-            return type(attr, (), {"__init__": missing, "__call__": missing})
-
-        module.__getattr__ = __getattr__
-        return module
-
-    def exec_module(self, module):
-        pass
-
-
 def _baseline_models():
     """``(braindecode.models, note)`` or ``(None, reason)``."""
     bd = braindecode_models()
     if bd is not None:
         return bd, "braindecode"
-    try:
-        import torchaudio  # noqa: F401
-    except ImportError:
-        sys.meta_path.append(_MissingTorchaudio())
-        for name in [m for m in sys.modules if m.startswith("braindecode")]:
-            del sys.modules[name]
-        bd = braindecode_models()
-        if bd is not None:
-            return bd, "braindecode (torchaudio placeholder)"
     return None, "own eager float32 (braindecode not importable)"
 
 

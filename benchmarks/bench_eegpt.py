@@ -22,13 +22,8 @@ from __future__ import annotations
 
 import argparse
 import copy
-import importlib.abc
-import importlib.machinery
-import importlib.util
 import json
 import statistics
-import sys
-import types
 
 import torch
 from _timing import braindecode_models, count_flops, median_time, setup_threads
@@ -38,45 +33,6 @@ from skeegfm.models import EEGPT
 from skeegfm.models._fast import autocast_context, optimize_for_inference
 
 N_TIMES, SFREQ = 1024, 256.0
-
-
-class _TorchaudioStub(importlib.abc.MetaPathFinder, importlib.abc.Loader):
-    """Placeholder ``torchaudio`` package so that ``braindecode.models`` imports
-    in an environment without torchaudio: braindecode imports it at module
-    level for filter-bank and resampling models, never for EEGPT. Any use of a
-    stubbed name raises."""
-
-    def find_spec(self, name, path=None, target=None):
-        if name == "torchaudio" or name.startswith("torchaudio."):
-            return importlib.machinery.ModuleSpec(name, self, is_package=True)
-        return None
-
-    def create_module(self, spec):
-        module = types.ModuleType(spec.name)
-        module.__path__ = []
-
-        class _Unavailable:
-            def __init__(self, *args, **kwargs):
-                raise RuntimeError("torchaudio is not installed (benchmark placeholder)")
-
-        def __getattr__(name):
-            if name.startswith("__"):
-                raise AttributeError(name)
-            return _Unavailable
-
-        module.__getattr__ = __getattr__
-        return module
-
-    def exec_module(self, module):
-        pass
-
-
-def _reference_models():
-    if importlib.util.find_spec("braindecode") is None:
-        return None
-    if importlib.util.find_spec("torchaudio") is None:
-        sys.meta_path.append(_TorchaudioStub())
-    return braindecode_models()
 
 
 def _encoder_kwargs(**extra):
@@ -106,7 +62,7 @@ def build_variants():
     plain = _eager(state, summary_only=False)
     eager = _eager(state)
     eager_nonoverlap = _eager(state, patch_stride=64)
-    bd = _reference_models()
+    bd = braindecode_models()
     if bd is not None:
         import warnings
 

@@ -124,7 +124,8 @@ class _Stopwatch:
         return wrapper
 
     def __enter__(self):
-        self.saved = {name: self.cls.__dict__[name] for name in ("fit", "transform") if name in self.cls.__dict__}
+        own = self.cls.__dict__
+        self.saved = {name: own[name] for name in ("fit", "transform") if name in own}
         self.cls.fit = self._timed(self.cls.fit)
         self.cls.transform = self._timed(self.cls.transform)
         return self
@@ -197,12 +198,17 @@ def bench_model(family, epochs, y, args, workdir: Path) -> dict:
     # What the same CV costs without any embedding (features precomputed).
     Z = embedder.transform(epochs)
     t_cv_head = median_time(
-        lambda: cross_val_score(make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)), Z, y, cv=cv),
+        lambda: cross_val_score(
+            make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)), Z, y, cv=cv
+        ),
         **repeat,
     )
     med = {k: float(np.median(v)) for k, v in runs.items()}
     plain = np.asarray(runs["plain"])
-    ratio = {k: float(np.median(np.asarray(runs[k]) / plain)) for k in ("embedder_in_cv", "array", "epochs")}
+    ratio = {
+        k: float(np.median(np.asarray(runs[k]) / plain))
+        for k in ("embedder_in_cv", "array", "epochs")
+    }
     return {
         "model": family,
         "n_epochs": n,
@@ -229,12 +235,15 @@ def bench_model(family, epochs, y, args, workdir: Path) -> dict:
 def _report(row):
     return (
         f"{row['model']:10s} n={row['n_epochs']} D={row['n_features']}\n"
-        f"  throughput: bare eager {row['bare_forward_s']:.2f}s ({row['bare_epochs_per_s']:.1f} ep/s), "
+        f"  throughput: bare eager {row['bare_forward_s']:.2f}s "
+        f"({row['bare_epochs_per_s']:.1f} ep/s), "
         f"bare fast {row['bare_fast_forward_s']:.2f}s, transform {row['transform_s']:.2f}s "
         f"({row['transform_epochs_per_s']:.1f} ep/s): transform/bare eager "
-        f"{row['transform_over_bare']:.3f}, transform/bare fast {row['transform_over_bare_fast']:.3f}\n"
+        f"{row['transform_over_bare']:.3f}, "
+        f"transform/bare fast {row['transform_over_bare_fast']:.3f}\n"
         f"  5-fold CV with memory: {row['cv5_epochs_embedded']} epochs embedded; time in the "
-        f"embedder {row['cv5_embedder_s']:.2f}s = {row['cv5_embedder_over_transform']:.3f} x a plain "
+        f"embedder {row['cv5_embedder_s']:.2f}s = "
+        f"{row['cv5_embedder_over_transform']:.3f} x a plain "
         f"transform of the same round ({row['cv5_plain_transform_s']:.2f}s); "
         f"whole CV on arrays {row['cv5_array_s']:.2f}s = {row['cv5_array_over_transform']:.3f} x, "
         f"on Epochs {row['cv5_epochs_s']:.2f}s = {row['cv5_epochs_over_transform']:.3f} x "

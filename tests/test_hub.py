@@ -464,7 +464,7 @@ def test_push_to_hub_creates_the_repo_and_uploads_the_saved_layout(monkeypatch):
 
 from _weights import FIXTURES, fill_state_dict  # noqa: E402
 
-from skeegfm._channels import EEGPT_CHANNELS, STANDARD_19_CHANNELS, eegpt_channel_ids  # noqa: E402
+from skeegfm._channels import STANDARD_19_CHANNELS, eegpt_channel_ids  # noqa: E402
 from skeegfm._registry import load_pretrained  # noqa: E402
 from skeegfm.models import EEGDINO, EEGDINO_CONFIGS, EEGPT  # noqa: E402
 

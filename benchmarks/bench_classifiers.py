@@ -1,0 +1,144 @@
+"""Training cost of the fine-tuning classifiers on the EEGMAT development epochs (CPU).
+
+For each encoder (released architecture sizes: EEG-DINO small, EEGPT large4E,
+CodeBrain; random weights, ``checkpoint=None``, since the cost does not depend
+on the values) and each tuning mode, one subprocess fits the classifier on
+the 192 bundled EEGMAT epochs (19 channels, 4 s) and reports
+
+- ``setup_s``: fit time outside the epochs (loading, input adaptation, the
+  private copy, and for ``linear_probe`` the frozen features, computed once);
+- ``epoch_s``: median seconds per training epoch (``history_[i]["dur"]``);
+- ``infer_s``: one inference pass over the same 192 epochs with the fitted
+  model (``predict_proba``), the baseline measured in the same run;
+  ``epoch/infer`` is the ratio;
+- ``rss_mb``: peak resident memory of the process (``ru_maxrss``) and
+  ``rss_fit_mb``: its increase during ``fit`` (torch's allocations included,
+  which tracemalloc would not see).
+
+Run: ``python benchmarks/bench_classifiers.py [--threads 2] [--json out.json]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+
+ENCODERS = ("EEGDINO", "EEGPT", "CodeBrain")
+MODES = ("linear_probe", "partial", "full")
+EPOCHS = {"linear_probe": 5, "partial": 2, "full": 2}
+
+
+def _rss_mb() -> float:
+    # Linux reports ru_maxrss in KiB.
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_one(encoder: str, mode: str, threads: int, epochs: int) -> dict:
+    import numpy as np
+    import torch
+
+    import skeegfm
+    from skeegfm.datasets import load_eegmat
+
+    torch.set_num_threads(threads)
+    data, y, _ = load_eegmat(return_X_y=True, verbose=False)
+    cls = getattr(skeegfm, f"{encoder}Classifier")
+    clf = cls(
+        checkpoint=None,
+        tuning=mode,
+        n_trainable_blocks=2,
+        max_epochs=epochs,
+        validation_fraction=None,
+        batch_size=64,
+        device="cpu",
+        random_state=0,
+    )
+    rss_before = _rss_mb()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        start = time.perf_counter()
+        clf.fit(data, y)
+        fit_s = time.perf_counter() - start
+        rss_fit = _rss_mb()
+        start = time.perf_counter()
+        clf.predict_proba(data)
+        infer_s = time.perf_counter() - start
+    durs = [h["dur"] for h in clf.history_]
+    n_params = sum(p.numel() for p in clf.encoder_.parameters())
+    return {
+        "encoder": encoder,
+        "mode": mode,
+        "threads": threads,
+        "n_epochs_data": len(y),
+        "n_params": int(n_params),
+        "epochs": epochs,
+        "setup_s": fit_s - sum(durs),
+        "epoch_s": float(np.median(durs)),
+        "epoch_durs": durs,
+        "infer_s": infer_s,
+        "epoch_over_infer": float(np.median(durs)) / infer_s,
+        "rss_mb": _rss_mb(),
+        "rss_fit_mb": rss_fit - rss_before,
+    }
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--encoders", nargs="*", default=list(ENCODERS))
+    parser.add_argument("--modes", nargs="*", default=list(MODES))
+    parser.add_argument("--epochs", type=int, default=None, help="override epochs per mode")
+    parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--one", nargs=2, metavar=("ENCODER", "MODE"), help=argparse.SUPPRESS)
+    parser.add_argument("--timeout", type=float, default=900.0)
+    args = parser.parse_args(argv)
+
+    if args.one:
+        encoder, mode = args.one
+        print(json.dumps(run_one(encoder, mode, args.threads, args.epochs or EPOCHS[mode])))
+        return
+
+    results = []
+    header = (
+        f"{'encoder':10s} {'mode':13s} {'params':>10s} {'setup s':>8s} {'s/epoch':>8s} "
+        f"{'infer s':>8s} {'ep/inf':>7s} {'peak MB':>8s} {'fit +MB':>8s}"
+    )
+    print(f"EEGMAT development epochs (192 x 19 ch x 4 s), CPU, {args.threads} threads")
+    print(header)
+    for encoder in args.encoders:
+        for mode in args.modes:
+            cmd = [sys.executable, __file__, "--one", encoder, mode, "--threads", str(args.threads)]
+            if args.epochs:
+                cmd += ["--epochs", str(args.epochs)]
+            env = dict(os.environ, HF_HUB_OFFLINE="1")
+            try:
+                proc = subprocess.run(
+                    cmd, capture_output=True, text=True, timeout=args.timeout, env=env
+                )
+            except subprocess.TimeoutExpired:
+                print(f"{encoder:10s} {mode:13s} timed out after {args.timeout:.0f} s")
+                continue
+            if proc.returncode:
+                print(f"{encoder:10s} {mode:13s} failed:\n{proc.stderr[-2000:]}")
+                continue
+            r = json.loads(proc.stdout.strip().splitlines()[-1])
+            results.append(r)
+            print(
+                f"{encoder:10s} {mode:13s} {r['n_params']:>10,d} {r['setup_s']:8.2f} "
+                f"{r['epoch_s']:8.2f} {r['infer_s']:8.2f} {r['epoch_over_infer']:7.2f} "
+                f"{r['rss_mb']:8.0f} {r['rss_fit_mb']:8.0f}",
+                flush=True,
+            )
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
