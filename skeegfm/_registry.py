@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ._channels import EEGPT_CHANNELS, TUEG_19_CHANNELS
+from .models.eegdino import EEGDINO_CONFIGS
 
 __all__ = ["ModelRecord", "get_record", "list_models", "load_pretrained"]
 
@@ -111,72 +112,37 @@ _EEGDINO_SOURCES = dict(
     paper="MODELS.md 1.1: Wang et al., MICCAI 2025",
 )
 
-_EEGDINO_SMALL = dict(
-    n_layer=12,
-    nhead=8,
-    dim_feedforward=512,
-    channels_kernel_stride_padding_norm=(
-        (25, 49, 25, 24, (5, 25)),
-        (25, 3, 1, 1, (5, 25)),
-        (25, 3, 1, 1, (5, 25)),
-    ),
-)
-_EEGDINO_MEDIUM = dict(
-    n_layer=16,
-    nhead=8,
-    dim_feedforward=1024,
-    channels_kernel_stride_padding_norm=(
-        (64, 49, 25, 24, (8, 64)),
-        (128, 3, 1, 1, (8, 128)),
-        (64, 3, 1, 1, (8, 64)),
-    ),
-)
+
+
+def _eegdino_record(size: str, emb_dim: int, n_params: int) -> ModelRecord:
+    """Record of a released EEG-DINO size; only the architecture differs."""
+    return ModelRecord(
+        name=f"eegdino-{size}",
+        model="EEGDINO",
+        hub_id=f"braindecode/eegdino-{size}-pretrained",
+        preset=dict(EEGDINO_CONFIGS[size]),
+        sfreq=200.0,
+        patch_size=200,
+        min_n_times=200,
+        unit="microvolts / 100",
+        scale_from_volts=1e6 / 100,
+        reference="none",
+        ch_names=TUEG_19_CHANNELS,
+        channel_matching="positional",
+        emb_dim=emb_dim,
+        n_params=n_params,
+        licence=_UNKNOWN_LICENCE,
+        paper=(
+            "Wang, X. et al. (2025). EEG-DINO: Learning EEG Foundation Models via "
+            "Hierarchical Self-Distillation. MICCAI 2025."
+        ),
+        sources=_EEGDINO_SOURCES,
+    )
+
 
 _RECORDS = (
-    ModelRecord(
-        name="eegdino-small",
-        model="EEGDINO",
-        hub_id="braindecode/eegdino-small-pretrained",
-        preset=_EEGDINO_SMALL,
-        sfreq=200.0,
-        patch_size=200,
-        min_n_times=200,
-        unit="microvolts / 100",
-        scale_from_volts=1e6 / 100,
-        reference="none",
-        ch_names=TUEG_19_CHANNELS,
-        channel_matching="positional",
-        emb_dim=200,
-        n_params=4_433_944,
-        licence=_UNKNOWN_LICENCE,
-        paper=(
-            "Wang, X. et al. (2025). EEG-DINO: Learning EEG Foundation Models via "
-            "Hierarchical Self-Distillation. MICCAI 2025."
-        ),
-        sources=_EEGDINO_SOURCES,
-    ),
-    ModelRecord(
-        name="eegdino-medium",
-        model="EEGDINO",
-        hub_id="braindecode/eegdino-medium-pretrained",
-        preset=_EEGDINO_MEDIUM,
-        sfreq=200.0,
-        patch_size=200,
-        min_n_times=200,
-        unit="microvolts / 100",
-        scale_from_volts=1e6 / 100,
-        reference="none",
-        ch_names=TUEG_19_CHANNELS,
-        channel_matching="positional",
-        emb_dim=512,
-        n_params=33_755_456,
-        licence=_UNKNOWN_LICENCE,
-        paper=(
-            "Wang, X. et al. (2025). EEG-DINO: Learning EEG Foundation Models via "
-            "Hierarchical Self-Distillation. MICCAI 2025."
-        ),
-        sources=_EEGDINO_SOURCES,
-    ),
+    _eegdino_record("small", emb_dim=200, n_params=4_433_944),
+    _eegdino_record("medium", emb_dim=512, n_params=33_755_456),
     ModelRecord(
         name="eegpt",
         model="EEGPT",
