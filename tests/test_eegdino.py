@@ -12,7 +12,8 @@ from _weights import FIXTURES, fill_state_dict, load_case, load_manifest
 
 from skeegfm.models import EEGDINO, EEGDINO_CONFIGS, convert_eegdino_checkpoint
 from skeegfm.models._fast import PackedLinear, autocast_context, optimize_for_inference
-from skeegfm.models.eegdino import _looks_like_original, _preset_from_state_dict
+from skeegfm.models._hub import _infer_eegdino
+from skeegfm.models.eegdino import _looks_like_original
 
 MANIFEST = load_manifest()
 CASES = sorted(k for k, v in MANIFEST.items() if v["model"] == "EEGDINO")
@@ -115,7 +116,9 @@ def test_released_layout_loads_strictly(size, keys_file):
     state = {k: torch.full(shape, 0.5) for k, shape in rows}
     result = model.load_state_dict(state, strict=True)
     assert not result.missing_keys and not result.unexpected_keys
-    assert _preset_from_state_dict(state) == size
+    inferred = _infer_eegdino(state)
+    assert inferred["n_layer"] == EEGDINO_CONFIGS[size]["n_layer"]
+    assert inferred["channels_kernel_stride_padding_norm"] == EEGDINO_CONFIGS[size]["channels_kernel_stride_padding_norm"]
 
 
 def test_large_preset_builds_encoder_only():

@@ -629,13 +629,6 @@ def convert_eegdino_checkpoint(path_or_dict, source="teacher", *, include_head=F
                     out[new + name[len(old):]] = state[key]
     return out
 
-
-def _preset_from_state_dict(state_dict) -> str | None:
-    """Name of the :data:`EEGDINO_CONFIGS` preset whose shapes match
-    ``state_dict`` (our key names), or None."""
-    tokens = state_dict.get("global_tokens")
-    if tokens is None:
-        return None
     dim = int(tokens.shape[-1])
     n_layer = len({k.split(".")[1] for k in state_dict if k.startswith("encoder_layers.")})
     for name, cfg in EEGDINO_CONFIGS.items():
