@@ -628,11 +628,3 @@ def convert_eegdino_checkpoint(path_or_dict, source="teacher", *, include_head=F
                 if name.startswith(old):
                     out[new + name[len(old):]] = state[key]
     return out
-
-    dim = int(tokens.shape[-1])
-    n_layer = len({k.split(".")[1] for k in state_dict if k.startswith("encoder_layers.")})
-    for name, cfg in EEGDINO_CONFIGS.items():
-        conv = cfg["channels_kernel_stride_padding_norm"]
-        if cfg["n_layer"] == n_layer and conv[-1][0] * 8 == dim:
-            return name
-    return None
