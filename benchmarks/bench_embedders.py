@@ -29,7 +29,7 @@ the ratios mean something.
 Usage::
 
     python benchmarks/bench_embedders.py [--models eegdino,eegpt,codebrain]
-        [--n-epochs 48] [--repeat 3] [--threads 2] [--out results.json]
+        [--n-epochs 192] [--repeat 3] [--threads 2] [--out results.json]
 """
 
 from __future__ import annotations
@@ -254,7 +254,7 @@ def _report(row):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--models", default="eegdino,eegpt,codebrain")
-    parser.add_argument("--n-epochs", type=int, default=48)
+    parser.add_argument("--n-epochs", type=int, default=192, help="EEGMAT epochs used (192: all)")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
