@@ -455,14 +455,18 @@ class _BaseFoundationEstimator(BaseEstimator):
         return autocast_context(self.device_, self.precision_)
 
     def _batches(self, n_epochs: int, desc: str = ""):
-        """Slices of ``batch_size`` epochs, with a tqdm bar when ``verbose``."""
-        starts = range(0, n_epochs, int(self.batch_size))
+        """Slices of at most ``batch_size`` epochs, of near-equal sizes (CPU
+        kernels run a lone small remainder batch slowly), with a tqdm bar when
+        ``verbose``."""
+        n_batches = -(-n_epochs // int(self.batch_size))
+        bounds = np.linspace(0, n_epochs, n_batches + 1).round().astype(int)
+        pairs = zip(bounds[:-1], bounds[1:])
         if self.verbose:
             from tqdm.auto import tqdm
 
-            starts = tqdm(starts, desc=desc or type(self).__name__, unit="batch")
-        for start in starts:
-            yield slice(start, min(start + int(self.batch_size), n_epochs))
+            pairs = tqdm(pairs, total=n_batches, desc=desc or type(self).__name__, unit="batch")
+        for start, stop in pairs:
+            yield slice(int(start), int(stop))
 
     # ------------------------------------------------------------ tags, pickling
 
