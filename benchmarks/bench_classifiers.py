@@ -15,7 +15,9 @@ the 192 bundled EEGMAT epochs (19 channels, 4 s) and reports
   ``rss_fit_mb``: its increase during ``fit`` (torch's allocations included,
   which tracemalloc would not see).
 
-Run: ``python benchmarks/bench_classifiers.py [--threads 2] [--json out.json]``.
+Run: ``python benchmarks/bench_classifiers.py [--threads 2] [--json out.json]``
+(``--encoders EEGPT --modes full --epochs 1 --gradient-checkpointing`` for one
+cell, with activation checkpointing over the encoder blocks).
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def run_one(encoder: str, mode: str, threads: int, epochs: int) -> dict:
+def run_one(encoder: str, mode: str, threads: int, epochs: int, checkpointing=False) -> dict:
     import numpy as np
     import torch
 
@@ -59,6 +61,7 @@ def run_one(encoder: str, mode: str, threads: int, epochs: int) -> dict:
         batch_size=64,
         device="cpu",
         random_state=0,
+        gradient_checkpointing=checkpointing,
     )
     rss_before = _rss_mb()
     with warnings.catch_warnings():
@@ -76,6 +79,7 @@ def run_one(encoder: str, mode: str, threads: int, epochs: int) -> dict:
         "encoder": encoder,
         "mode": mode,
         "threads": threads,
+        "gradient_checkpointing": checkpointing,
         "n_epochs_data": len(y),
         "n_params": int(n_params),
         "epochs": epochs,
@@ -96,13 +100,17 @@ def main(argv=None):
     parser.add_argument("--modes", nargs="*", default=list(MODES))
     parser.add_argument("--epochs", type=int, default=None, help="override epochs per mode")
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument(
+        "--gradient-checkpointing", action="store_true", help="checkpoint the encoder blocks"
+    )
     parser.add_argument("--one", nargs=2, metavar=("ENCODER", "MODE"), help=argparse.SUPPRESS)
     parser.add_argument("--timeout", type=float, default=900.0)
     args = parser.parse_args(argv)
 
     if args.one:
         encoder, mode = args.one
-        print(json.dumps(run_one(encoder, mode, args.threads, args.epochs or EPOCHS[mode])))
+        epochs = args.epochs or EPOCHS[mode]
+        print(json.dumps(run_one(encoder, mode, args.threads, epochs, args.gradient_checkpointing)))
         return
 
     results = []
@@ -110,13 +118,18 @@ def main(argv=None):
         f"{'encoder':10s} {'mode':13s} {'params':>10s} {'setup s':>8s} {'s/epoch':>8s} "
         f"{'infer s':>8s} {'ep/inf':>7s} {'peak MB':>8s} {'fit +MB':>8s}"
     )
-    print(f"EEGMAT development epochs (192 x 19 ch x 4 s), CPU, {args.threads} threads")
+    print(
+        f"EEGMAT development epochs (192 x 19 ch x 4 s), CPU, {args.threads} threads"
+        + (", gradient checkpointing" if args.gradient_checkpointing else "")
+    )
     print(header)
     for encoder in args.encoders:
         for mode in args.modes:
             cmd = [sys.executable, __file__, "--one", encoder, mode, "--threads", str(args.threads)]
             if args.epochs:
                 cmd += ["--epochs", str(args.epochs)]
+            if args.gradient_checkpointing:
+                cmd += ["--gradient-checkpointing"]
             env = dict(os.environ, HF_HUB_OFFLINE="1")
             try:
                 proc = subprocess.run(
