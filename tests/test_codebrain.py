@@ -372,3 +372,10 @@ def test_training_mode_uses_autograd_path():
         "lm_head_t.weight",
         "lm_head_f.weight",
     }
+
+
+def test_reset_head_on_an_encoder_built_without_n_outputs():
+    model = CodeBrain(n_chans=4, n_times=400, num_res_layers=1, return_encoder_output=True).eval()
+    model.reset_head(3)
+    assert model.n_outputs == 3 and not model.return_encoder_output
+    assert model(torch.randn(2, 4, 400)).shape == (2, 3)

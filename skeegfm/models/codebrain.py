@@ -645,9 +645,9 @@ class CodeBrain(HubMixin, nn.Module):
 
     # -- head ---------------------------------------------------------------
     def _build_head(self, n_outputs):
-        missing = [name for name in ("n_outputs", "n_chans", "n_times") if getattr(self, name) is None]
-        if n_outputs is None and "n_outputs" not in missing:
-            missing.append("n_outputs")
+        missing = [name for name in ("n_chans", "n_times") if getattr(self, name) is None]
+        if n_outputs is None:
+            missing.insert(0, "n_outputs")
         if missing:
             raise ValueError(
                 f"CodeBrain's classification head needs {', '.join(missing)}; pass them, "
