@@ -1015,7 +1015,3 @@ class CodeBrainClassifier(_BaseClassifier):
 
     def _fixed_n_times(self):
         return int(self.encoder_.n_times)
-
-    def _reset_head(self, model, n_classes):
-        model.n_outputs = n_classes  # CodeBrain's head builder reads it
-        model.reset_head(n_classes)
