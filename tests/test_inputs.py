@@ -146,7 +146,7 @@ def test_channel_order_does_not_matter(epochs, name):
     if name != "eegpt":  # no re-referencing: row k is channel k, resampled and scaled
         k = a.ch_names.index("O1")
         direct = mne.filter.resample(data[:, names.index("O1")], up=200, down=250,
-                                     npad="auto", pad="edge", verbose=False)  # fmt: skip
+                                     method="polyphase", pad="edge", verbose=False)  # fmt: skip
         np.testing.assert_allclose(a.data[:, k, :800], direct * record.scale_from_volts,
                                    rtol=1e-5, atol=1e-5)  # fmt: skip
 
@@ -158,7 +158,7 @@ def test_channel_order_does_not_matter(epochs, name):
 def test_resampling_matches_mne(epochs, name):
     record = get_record(name)
     prepared = prepare(epochs, record)
-    expected = epochs.copy().resample(record.sfreq, verbose=False)
+    expected = epochs.copy().resample(record.sfreq, method="polyphase", pad="edge", verbose=False)
     expected = expected.reorder_channels(
         [epochs.ch_names[[c.upper() for c in epochs.ch_names].index(n)] for n in prepared.ch_names]
     ).get_data()
@@ -204,8 +204,8 @@ def test_resampling_500hz_matches_mne(all_epochs):
     up = all_epochs[:3].copy().resample(500.0, verbose=False)
     record = get_record("eegdino-small")
     prepared = prepare(up, record)
-    expected = mne.filter.resample(up.get_data(), up=200, down=500, npad="auto",
-                                   pad="edge", verbose=False)  # fmt: skip
+    expected = mne.filter.resample(up.get_data(), up=200, down=500,
+                                   method="polyphase", pad="edge", verbose=False)  # fmt: skip
     order = [[c.upper() for c in up.ch_names].index(n) for n in prepared.ch_names]
     np.testing.assert_allclose(prepared.data, expected[:, order] * record.scale_from_volts,
                                rtol=1e-5, atol=1e-5)  # fmt: skip
@@ -336,7 +336,7 @@ def test_edf_maps_to_tueg_channels(edf_epochs):
     data = edf_epochs.get_data()
     for old, new in (("EEG T3", "T7"), ("EEG T6", "P8"), ("EEG Fp1", "FP1")):
         direct = mne.filter.resample(data[:, edf_epochs.ch_names.index(old)], up=200,
-                                     down=500, npad="auto", pad="edge", verbose=False)  # fmt: skip
+                                     down=500, method="polyphase", pad="edge", verbose=False)  # fmt: skip
         got = out.data[:, out.ch_names.index(new)]
         np.testing.assert_allclose(got, direct * record.scale_from_volts, rtol=1e-5, atol=1e-5)
     with pytest.warns(UserWarning, match="EEG A2-A1"):
