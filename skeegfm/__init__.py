@@ -5,11 +5,18 @@ EEGPT and CodeBrain, taking ``mne.Epochs`` or arrays.
 """
 
 from ._registry import list_models
-from .embedders import CodeBrainEmbedder, EEGDINOEmbedder, EEGPTEmbedder
 from .classifiers import CodeBrainClassifier, EEGDINOClassifier, EEGPTClassifier
+from .embedders import CodeBrainEmbedder, EEGDINOEmbedder, EEGPTEmbedder
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "list_models"]
-__all__ += ["CodeBrainEmbedder", "EEGDINOEmbedder", "EEGPTEmbedder"]
-__all__ += ["CodeBrainClassifier", "EEGDINOClassifier", "EEGPTClassifier"]
+__all__ = [
+    "CodeBrainClassifier",
+    "CodeBrainEmbedder",
+    "EEGDINOClassifier",
+    "EEGDINOEmbedder",
+    "EEGPTClassifier",
+    "EEGPTEmbedder",
+    "__version__",
+    "list_models",
+]
