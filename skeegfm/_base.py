@@ -52,6 +52,46 @@ __all__ = [
     "weights_hash",
 ]
 
+# Docstring text of the parameters and fitted attributes every estimator
+# shares (inserted into the embedders' and classifiers' class docstrings).
+INPUT_PARAMETERS_DOC = """\
+sfreq : float | None
+        Sampling rate (Hz) of array inputs; ``None`` for ``mne.Epochs``.
+    ch_names : list of str | None
+        Channel names of array inputs, one per channel; ``None`` for Epochs.
+        Channels are matched to the model by name (``"EEG Fp1-REF"``,
+        ``"FP1"`` and ``"fp1"`` are the same electrode), so their order does
+        not matter.
+    unit : {"V", "mV", "uV", "µV"}
+        Unit of array inputs (Epochs are always in volts).
+    on_missing : {"raise", "interpolate", "zero"}
+        For models with positional channel slots (EEG-DINO, CodeBrain): what
+        to do when some of the model's 19 channels are absent. Interpolation
+        needs Epochs with a montage.
+    on_unknown : {"raise", "drop"}
+        What to do with EEG channels outside the model's vocabulary."""
+
+DEVICE_PARAMETERS_DOC = """\
+device : str
+        ``"auto"`` (CUDA when available, else CPU), ``"cpu"``, ``"cuda"``,
+        ``"cuda:<index>"``.
+    precision : {"auto", "float32", "bfloat16"}
+        ``"auto"``: bfloat16 autocast on CUDA, float32 on the CPU."""
+
+FITTED_INPUT_ATTRIBUTES_DOC = """\
+record_ : skeegfm._registry.ModelRecord
+        The input contract applied (sampling rate, unit, channels).
+    device_ : str
+        Device the encoder runs on.
+    precision_ : str
+        Resolved precision, ``"float32"`` or ``"bfloat16"``.
+    ch_names_in_ : ndarray of str, shape (n_features_in_,)
+        Channel names seen during fit, as recorded.
+    sfreq_in_ : float
+        Sampling rate (Hz) seen during fit.
+    n_features_in_ : int
+        Number of channels seen during fit."""
+
 _UNITS = ("V", "mV", "uV", "\u00b5V", "\u03bcV")
 _ON_MISSING = ("raise", "interpolate", "zero")
 _ON_UNKNOWN = ("raise", "drop")

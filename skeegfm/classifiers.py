@@ -50,7 +50,16 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
 from . import _training
-from ._base import _BaseFoundationEstimator, _check_choice, _freeze, copy_encoder, resolve_device
+from ._base import (
+    DEVICE_PARAMETERS_DOC,
+    FITTED_INPUT_ATTRIBUTES_DOC,
+    INPUT_PARAMETERS_DOC,
+    _BaseFoundationEstimator,
+    _check_choice,
+    _freeze,
+    copy_encoder,
+    resolve_device,
+)
 from .embedders import CodeBrainEmbedder, EEGDINOEmbedder
 
 __all__ = ["CodeBrainClassifier", "EEGDINOClassifier", "EEGPTClassifier"]
@@ -105,26 +114,7 @@ tuning : {"linear_probe", "partial", "full"}
     warm_start : bool
         Continue from the weights of the previous ``fit`` (same classes and
         channels) instead of starting again from the checkpoint; the
-        optimizer and the schedule start again.
-    sfreq : float | None
-        Sampling rate (Hz) of array inputs; ``None`` for ``mne.Epochs``.
-    ch_names : list of str | None
-        Channel names of array inputs, one per channel; ``None`` for Epochs.
-        Channels are matched to the model by name, so their order does not
-        matter.
-    unit : {"V", "mV", "uV", "µV"}
-        Unit of array inputs (Epochs are always in volts).
-    on_missing : {"raise", "interpolate", "zero"}
-        For models with positional channel slots (EEG-DINO, CodeBrain): what
-        to do when some of the model's 19 channels are absent. Interpolation
-        needs Epochs with a montage.
-    on_unknown : {"raise", "drop"}
-        What to do with EEG channels outside the model's vocabulary.
-    device : str
-        ``"auto"`` (CUDA when available, else CPU), ``"cpu"``, ``"cuda"``,
-        ``"cuda:<index>"``.
-    precision : {"auto", "float32", "bfloat16"}
-        ``"auto"``: bfloat16 autocast on CUDA, float32 on the CPU.
+        optimizer and the schedule start again.""" + "\n    " + INPUT_PARAMETERS_DOC + "\n    " + DEVICE_PARAMETERS_DOC + """
     verbose : bool
         Show a progress bar per epoch with the training loss, validation
         loss and validation accuracy.
@@ -154,19 +144,7 @@ classes_ : ndarray of shape (n_classes,)
     n_iter_ : int
         Epochs trained (over all fits when ``warm_start``).
     best_epoch_ : int
-        Epoch (of the last fit) whose weights were kept.
-    record_ : skeegfm._registry.ModelRecord
-        The input contract applied (sampling rate, unit, channels).
-    device_ : str
-        Device the model runs on.
-    precision_ : str
-        Resolved precision, ``"float32"`` or ``"bfloat16"``.
-    ch_names_in_ : ndarray of str, shape (n_features_in_,)
-        Channel names seen during fit, as recorded.
-    sfreq_in_ : float
-        Sampling rate (Hz) seen during fit.
-    n_features_in_ : int
-        Number of channels seen during fit."""
+        Epoch (of the last fit) whose weights were kept.""" + "\n    " + FITTED_INPUT_ATTRIBUTES_DOC
 
 
 def _fill_doc(**defaults):

@@ -31,35 +31,22 @@ from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, check_memory
 
 from . import _cache
-from ._base import _BaseFoundationEstimator, _check_choice, _subset_epochs
+from ._base import (
+    DEVICE_PARAMETERS_DOC,
+    FITTED_INPUT_ATTRIBUTES_DOC,
+    INPUT_PARAMETERS_DOC,
+    _BaseFoundationEstimator,
+    _check_choice,
+    _subset_epochs,
+)
 
 __all__ = ["CodeBrainEmbedder", "EEGDINOEmbedder", "EEGPTEmbedder"]
 
 _DTYPES = ("float32", "float64")
 
-_COMMON_PARAMETERS = """\
-sfreq : float | None
-        Sampling rate (Hz) of array inputs; ``None`` for ``mne.Epochs``.
-    ch_names : list of str | None
-        Channel names of array inputs, one per channel; ``None`` for Epochs.
-        Channels are matched to the model by name (``"EEG Fp1-REF"``,
-        ``"FP1"`` and ``"fp1"`` are the same electrode), so their order does
-        not matter.
-    unit : {"V", "mV", "uV", "µV"}
-        Unit of array inputs (Epochs are always in volts).
-    on_missing : {"raise", "interpolate", "zero"}
-        For models with positional channel slots (EEG-DINO, CodeBrain): what
-        to do when some of the model's 19 channels are absent. Interpolation
-        needs Epochs with a montage.
-    on_unknown : {"raise", "drop"}
-        What to do with EEG channels outside the model's vocabulary.
+_COMMON_PARAMETERS = INPUT_PARAMETERS_DOC + """
     batch_size : int
-        Epochs per forward pass.
-    device : str
-        ``"auto"`` (CUDA when available, else CPU), ``"cpu"``, ``"cuda"``,
-        ``"cuda:<index>"``.
-    precision : {"auto", "float32", "bfloat16"}
-        ``"auto"``: bfloat16 autocast on CUDA, float32 on the CPU.
+        Epochs per forward pass.""" + "\n    " + DEVICE_PARAMETERS_DOC + """
     memory : None | str | joblib.Memory
         Where to cache embeddings, one file per epoch, keyed by the encoder's
         weights and configuration, the preprocessing, the pooling, the
@@ -80,19 +67,7 @@ encoder_ : torch.nn.Module
         Hash of the encoder's weights (the embedding cache's key).
     pretrained_source_ : dict
         Where the weights came from (Hub id or path, revision, number of
-        tensors), or ``{"random_init": seed}``.
-    record_ : skeegfm._registry.ModelRecord
-        The input contract applied (sampling rate, unit, channels).
-    device_ : str
-        Device the encoder runs on.
-    precision_ : str
-        Resolved precision, ``"float32"`` or ``"bfloat16"``.
-    ch_names_in_ : ndarray of str, shape (n_features_in_,)
-        Channel names seen during fit, as recorded.
-    sfreq_in_ : float
-        Sampling rate (Hz) seen during fit.
-    n_features_in_ : int
-        Number of channels seen during fit.
+        tensors), or ``{"random_init": seed}``.""" + "\n    " + FITTED_INPUT_ATTRIBUTES_DOC + """
     n_features_out_ : int
         Number of output features."""
 
