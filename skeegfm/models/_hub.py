@@ -259,6 +259,34 @@ def _torch_load(path, *, allow_pickle: bool):
         return torch.load(path, map_location="cpu", weights_only=False)
 
 
+def load_checkpoint_file(path_or_dict):
+    """An authors' original checkpoint as a mapping.
+
+    Parameters
+    ----------
+    path_or_dict : str | os.PathLike | Mapping
+        A torch pickle, or an already loaded checkpoint (returned as is).
+
+    Returns
+    -------
+    checkpoint : Mapping
+        What the file holds. Read with ``torch.load(weights_only=True)``
+        first; if that fails, unpickled with ``weights_only=False`` and a
+        warning (only do this for files you trust).
+
+    Raises
+    ------
+    FileNotFoundError
+        If the path does not exist.
+    """
+    if isinstance(path_or_dict, Mapping):
+        return path_or_dict
+    path = Path(path_or_dict)
+    if not path.is_file():
+        raise FileNotFoundError(f"No checkpoint file at {str(path)!r}.")
+    return _torch_load(path, allow_pickle=True)
+
+
 def _read_weights(path, *, allow_pickle: bool = False):
     """Read a weights file: safetensors by content, else a torch pickle."""
     path = str(path)

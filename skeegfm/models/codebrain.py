@@ -45,7 +45,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.parametrizations import weight_norm
 
-from ._hub import HubMixin
+from ._hub import HubMixin, load_checkpoint_file
 from ._layers import TimeFrequencyEmbedding, resolve_signal_params
 
 __all__ = ["CodeBrain", "convert_codebrain_checkpoint"]
@@ -975,19 +975,7 @@ def convert_codebrain_checkpoint(path_or_dict) -> dict:
     they are unpickled with ``weights_only=False`` (a warning is emitted: only
     do this for files you trust).
     """
-    if isinstance(path_or_dict, dict):
-        raw = path_or_dict
-    else:
-        try:
-            raw = torch.load(path_or_dict, map_location="cpu", weights_only=True)
-        except Exception as exc:  # noqa: BLE001 - any failure: retry as a full pickle
-            warnings.warn(
-                f"{path_or_dict}: safe loading failed ({type(exc).__name__}); unpickling with "
-                "weights_only=False. Only do this for files you trust.",
-                UserWarning,
-                stacklevel=2,
-            )
-            raw = torch.load(path_or_dict, map_location="cpu", weights_only=False)
+    raw = load_checkpoint_file(path_or_dict)
     for wrapper in ("state_dict", "model", "model_state_dict"):
         if isinstance(raw, dict) and isinstance(raw.get(wrapper), dict):
             raw = raw[wrapper]

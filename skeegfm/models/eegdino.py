@@ -24,15 +24,13 @@ after block ``global_token_layer``.
 
 from __future__ import annotations
 
-import pickle
 import warnings
 from collections.abc import Mapping
-from pathlib import Path
 
 import torch
 from torch import nn
 
-from ._hub import HubMixin
+from ._hub import HubMixin, load_checkpoint_file
 from ._layers import TimeFrequencyEmbedding, TransformerBlock, resolve_signal_params
 
 __all__ = ["EEGDINO", "EEGDINO_CONFIGS", "convert_eegdino_checkpoint"]
@@ -505,23 +503,6 @@ _FINETUNED_HEAD = {
 }
 
 
-def _load_torch_file(path):
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"No checkpoint file at {str(path)!r}.")
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, AttributeError, TypeError) as err:
-        warnings.warn(
-            f"{path.name} could not be read with weights_only=True ({type(err).__name__}); "
-            "loading it with weights_only=False, which runs pickled code: only do this "
-            "for files from a source you trust.",
-            UserWarning,
-            stacklevel=3,
-        )
-        return torch.load(path, map_location="cpu", weights_only=False)
-
-
 def _unwrap(checkpoint) -> dict:
     if not isinstance(checkpoint, Mapping):
         raise TypeError(
@@ -591,11 +572,7 @@ def convert_eegdino_checkpoint(path_or_dict, source="teacher", *, include_head=F
     """
     if source not in ("teacher", "student"):
         raise ValueError(f'source must be "teacher" or "student", got {source!r}.')
-    if isinstance(path_or_dict, (str, Path)) or hasattr(path_or_dict, "__fspath__"):
-        checkpoint = _load_torch_file(path_or_dict)
-    else:
-        checkpoint = path_or_dict
-    state = _unwrap(checkpoint)
+    state = _unwrap(load_checkpoint_file(path_or_dict))
     keys = [k for k in state if isinstance(k, str)]
 
     candidates = (f"module.{source}.", f"{source}.", "module.encoder.", "encoder.", "module.", "")

@@ -34,7 +34,7 @@ from torch import nn
 from torch.nn.utils import parametrize
 
 from .._channels import EEGPT_CHANNELS, STANDARD_19_CHANNELS, eegpt_channel_ids
-from ._hub import HubMixin
+from ._hub import HubMixin, load_checkpoint_file
 from ._layers import TransformerBlock, resolve_signal_params
 
 __all__ = ["EEGPT", "convert_eegpt_checkpoint"]
@@ -711,22 +711,6 @@ class EEGPT(HubMixin, nn.Module):
 # --------------------------------------------------------------------------- checkpoints
 
 
-def _load_checkpoint(path_or_dict):
-    if isinstance(path_or_dict, Mapping):
-        return path_or_dict
-    try:
-        return torch.load(path_or_dict, map_location="cpu", weights_only=True)
-    except Exception as err:  # noqa: BLE001 - Lightning pickles more than tensors
-        warnings.warn(
-            f"Loading {path_or_dict!s} with weights_only=True failed ({type(err).__name__}); "
-            "retrying with weights_only=False, which runs the file's pickled code: only do "
-            "this with checkpoints you trust.",
-            UserWarning,
-            stacklevel=3,
-        )
-        return torch.load(path_or_dict, map_location="cpu", weights_only=False)
-
-
 def _inner_state_dict(ckpt: Mapping) -> Mapping:
     inner = ckpt.get("state_dict") if isinstance(ckpt, Mapping) else None
     return inner if isinstance(inner, Mapping) else ckpt
@@ -779,7 +763,7 @@ def convert_eegpt_checkpoint(path_or_dict) -> dict:
         When keys other than the pretraining modules are dropped (listed), or
         when a file has to be loaded with ``weights_only=False``.
     """
-    sd = _inner_state_dict(_load_checkpoint(path_or_dict))
+    sd = _inner_state_dict(load_checkpoint_file(path_or_dict))
     out, dropped = {}, []
     for key, value in sd.items():
         if key.startswith("target_encoder."):
