@@ -74,11 +74,14 @@ def build_variants():
     else:
         baseline, baseline_name = copy.deepcopy(plain), "ours plain eager fp32 (no reference)"
     fast = optimize_for_inference(eager)
+    fast_one_pass = optimize_for_inference(eager)
+    fast_one_pass.target_encoder.inference_chunk_tokens = 2**62  # all sequences at once
     fast_nonoverlap = optimize_for_inference(eager_nonoverlap)
     return [
         (baseline_name, baseline, baseline, "float32", True),
         ("ours eager fp32, full last block", plain, plain, "float32", True),
         ("ours eager fp32, summary-only last block", eager, eager, "float32", True),
+        ("ours fast fp32, one pass (no grouping)", fast_one_pass, eager, "float32", True),
         ("ours fast fp32 (pre-packed + summary-only)", fast, eager, "float32", True),
         ("ours fast bf16 autocast", fast, eager, "bfloat16", True),
         ("ours fast fp32, stride 64 (non-overlapping)", fast_nonoverlap, eager_nonoverlap,

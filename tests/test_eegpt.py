@@ -112,6 +112,28 @@ def test_optimized_copy_matches(name):
         torch.testing.assert_close(fast(data["input"]), data["logits"], **TOL)
 
 
+def test_chunked_inference_matches_fixture_and_one_pass():
+    """In eval mode the per-patch sequences go through the blocks in groups of
+    ``inference_chunk_tokens`` tokens: same output as one pass, on the fixture."""
+    name = "eegpt_noproj_19x1024"
+    data = load_case(name)
+    buffers = {k[len("buffer.") :]: v for k, v in data.items() if k.startswith("buffer.")}
+    model = _build(_kwargs(name), meta=True).eval()
+    model.load_state_dict(fill_state_dict(model, buffers), assign=True)
+    encoder = model.target_encoder
+    n_seq = data["input"].shape[0] * encoder.n_patches
+    outputs = {}
+    for chunk_tokens in (10**9, 23 * 5, 1):  # one pass, uneven groups of 5, one sequence each
+        encoder.inference_chunk_tokens = chunk_tokens
+        with torch.inference_mode():
+            outputs[chunk_tokens] = model(data["input"], return_features=True)["features"]
+            logits = model(data["input"])
+        torch.testing.assert_close(logits, data["logits"], **TOL)
+    assert n_seq % 5 != 0  # the last group is shorter
+    torch.testing.assert_close(outputs[23 * 5], outputs[10**9], rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(outputs[1], outputs[10**9], rtol=1e-5, atol=1e-5)
+
+
 def _read_keys_file(name):
     rows, header = [], []
     for line in (FIXTURES / "keys" / name).read_text().splitlines():
