@@ -307,7 +307,10 @@ def test_convert_finetuned_checkpoint_and_errors():
         convert_eegdino_checkpoint("/nonexistent/model_EEG_DINO_S.pt")
 
 
-def test_fast_path_matches_eager(case_outputs):
+@pytest.mark.parametrize("min_rows", [None, 0])  # default routing; oneDNN for every call
+def test_fast_path_matches_eager(case_outputs, min_rows, monkeypatch):
+    if min_rows is not None:
+        monkeypatch.setattr(PackedLinear, "min_rows", min_rows)
     model = case_outputs["eegdino_small_19x800"]["model"]
     fast = optimize_for_inference(model)
     assert list(fast.state_dict()) == list(model.state_dict())
@@ -325,6 +328,29 @@ def test_fast_path_matches_eager(case_outputs):
                                rtol=1e-4, atol=1e-4)
     cosine = torch.nn.functional.cosine_similarity(bf16.flatten(1), features.flatten(1))
     assert cosine.min() > 0.99
+
+
+def test_packed_linear_small_float32_matmul_uses_f_linear(monkeypatch):
+    """Few rows on a small weight go through F.linear; both routes agree."""
+    linear = torch.nn.Linear(16, 24)
+    packed = PackedLinear(linear, fused_activation="gelu")
+    x = torch.randn(5, 16)
+    calls = []
+    real_linear = torch.nn.functional.linear
+    monkeypatch.setattr(torch.nn.functional, "linear",
+                        lambda *a: calls.append(1) or real_linear(*a))
+    expected = torch.nn.functional.gelu(real_linear(x, linear.weight, linear.bias))
+    with torch.inference_mode():
+        small = packed(x)
+        assert calls  # F.linear route
+        calls.clear()
+        monkeypatch.setattr(PackedLinear, "min_rows", 0)
+        large = packed(x)
+    torch.testing.assert_close(small, expected, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(large, expected, rtol=1e-5, atol=1e-5)
+    if torch.backends.mkldnn.is_available():
+        assert not calls  # oneDNN route
+        assert packed._packed  # weights were packed
 
 
 def test_autocast_context_validation():
