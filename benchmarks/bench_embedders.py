@@ -106,9 +106,13 @@ def interleaved_medians(fns, repeat):
     return [float(np.median(t)) for t in times]
 
 
+_TIMED = ("fit", "transform", "fit_transform")
+
+
 class _Stopwatch:
-    """Accumulates the wall time spent inside the embedder class's fit and
-    transform (across clones), by wrapping them for the duration of a block."""
+    """Accumulates the wall time spent inside the embedder class's fit,
+    transform and fit_transform (across clones), by wrapping them for the
+    duration of a block."""
 
     def __init__(self, cls):
         self.cls, self.seconds = cls, 0.0
@@ -125,13 +129,13 @@ class _Stopwatch:
 
     def __enter__(self):
         own = self.cls.__dict__
-        self.saved = {name: own[name] for name in ("fit", "transform") if name in own}
-        self.cls.fit = self._timed(self.cls.fit)
-        self.cls.transform = self._timed(self.cls.transform)
+        self.saved = {name: own[name] for name in _TIMED if name in own}
+        for name in _TIMED:  # fit_transform does not call fit or transform
+            setattr(self.cls, name, self._timed(getattr(self.cls, name)))
         return self
 
     def __exit__(self, *exc):
-        for name in ("fit", "transform"):
+        for name in _TIMED:
             if name in self.saved:
                 setattr(self.cls, name, self.saved[name])
             else:

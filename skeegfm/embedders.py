@@ -86,7 +86,7 @@ def _montage_digest(info):
     return [[ch["ch_name"], np.round(ch["loc"][:3], 6).tolist()] for ch in info["chs"]]
 
 
-class _BaseEmbedder(_BaseFoundationEstimator):
+class _BaseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseFoundationEstimator):
     """fit / transform of the frozen embedders; subclasses only pool.
 
     A subclass sets ``_model_class_name``, ``_default_record`` and
@@ -138,11 +138,43 @@ class _BaseEmbedder(_BaseFoundationEstimator):
             NaN or inf, or has channels the model cannot take (see
             ``on_missing`` and ``on_unknown``).
         """
+        self._fit(self._read_for_fit(X))
+        return self
+
+    def fit_transform(self, X, y=None):
+        """Fit to ``X`` and embed it, reading ``X`` once.
+
+        Same result as ``fit(X).transform(X)``; scikit-learn's pipelines call
+        this on the training data of every split.
+
+        Parameters
+        ----------
+        X : mne.Epochs | list of mne.Epochs | ndarray of shape (n_epochs, n_chans, n_times)
+            EEG epochs, as for :meth:`fit`.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_epochs, n_features_out_)
+            Pooled encoder features, as for :meth:`transform`.
+
+        Raises
+        ------
+        ValueError
+            As :meth:`fit`.
+        """
+        eeg = self._read_for_fit(X)
+        self._fit(eeg)
+        return self._embed(eeg).astype(self.dtype, copy=False)
+
+    def _read_for_fit(self, X):
         self._check_params()
-        eeg = self._read(X)
+        return self._read(X)
+
+    def _fit(self, eeg) -> None:
         probe = self._fit_encoder(eeg)
         self.n_features_out_ = int(self._n_features(probe))
-        return self
 
     def transform(self, X):
         """Embed EEG epochs with the frozen encoder.
@@ -185,7 +217,7 @@ class _BaseEmbedder(_BaseFoundationEstimator):
         if memory.location is None:
             return None
         namespace = {
-            "format": 1,
+            "format": 2,  # 2: epochs keyed by SHA-256
             "encoder": self._model_class_name,
             "weights": self.encoder_hash_,
             "config": _cache.stable_hash(self.encoder_._hub_config),
@@ -246,7 +278,7 @@ def _embedder_tags(tags, dtype):
 
 
 @_fill_doc
-class EEGDINOEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseEmbedder):
+class EEGDINOEmbedder(_BaseEmbedder):
     """Frozen EEG-DINO embeddings of EEG epochs.
 
     EEG-DINO [1]_ is a ViT-style encoder pretrained by hierarchical
@@ -369,7 +401,7 @@ class EEGDINOEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseEm
 
 
 @_fill_doc
-class EEGPTEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseEmbedder):
+class EEGPTEmbedder(_BaseEmbedder):
     """Frozen EEGPT embeddings of EEG epochs.
 
     EEGPT [1]_ is a channel-wise patch transformer pretrained on 58 channels
@@ -507,7 +539,7 @@ class EEGPTEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseEmbe
 
 
 @_fill_doc
-class CodeBrainEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseEmbedder):
+class CodeBrainEmbedder(_BaseEmbedder):
     """Frozen CodeBrain embeddings of EEG epochs.
 
     CodeBrain [1]_ is a multi-scale state-space backbone pretrained (masked

@@ -88,6 +88,28 @@ def test_epochs_list_and_array_give_identical_embeddings(cls, small, tiny_checkp
 
 
 @by_name
+def test_fit_transform_reads_once_and_equals_fit_then_transform(cls, small, tiny_checkpoint,
+                                                                 monkeypatch):
+    import skeegfm._base as base
+
+    epochs, y, groups = small
+    as_list = _safe_indexing(epochs, np.arange(len(epochs)))  # as a CV split gives it
+    est = cls(checkpoint=str(tiny_checkpoint(FAMILY[cls])))
+    expected = clone(est).fit(as_list).transform(as_list)
+    reads = []
+    real_read = base.read_eeg
+    monkeypatch.setattr(base, "read_eeg", lambda *a, **k: reads.append(1) or real_read(*a, **k))
+    Z = est.fit_transform(as_list)
+    assert len(reads) == 1
+    assert_array_equal(Z, expected)
+    assert est.n_features_out_ == Z.shape[1]
+    with pytest.raises(ValueError, match="NaN"):
+        bad = epochs.get_data()
+        bad[0, 0, 0] = np.nan
+        clone(est).set_params(sfreq=epochs.info["sfreq"], ch_names=epochs.ch_names).fit_transform(bad)
+
+
+@by_name
 def test_channel_order_does_not_matter(cls, small, tiny_checkpoint):
     epochs, y, groups = small
     est = cls(checkpoint=str(tiny_checkpoint(FAMILY[cls]))).fit(epochs)
