@@ -372,6 +372,32 @@ def test_memory_embeds_each_epoch_once(eegmat, tiny_checkpoint, tmp_path):
     assert not np.allclose(cls_tokens.fit(epochs[:4]).transform(epochs[:4]), expected[:4])
 
 
+def test_embedding_store_recent_layer(tmp_path, monkeypatch):
+    """Recently saved or read embeddings come from memory, bounded in bytes;
+    evicted ones are read back from their files."""
+    monkeypatch.setattr(_cache, "_RECENT", type(_cache._RECENT)())
+    monkeypatch.setattr(_cache, "_recent_bytes", 0)
+    monkeypatch.setattr(_cache, "_RECENT_MAX_BYTES", 3 * 16 * 4)  # three 16-float rows
+    store = _cache.EmbeddingStore(tmp_path, {"test": 1})
+    rows = np.arange(4 * 16, dtype=np.float32).reshape(4, 16)
+    keys = store.keys(rows[:, None, :])
+    assert len(set(keys)) == 4
+    store.save(keys, rows)
+    assert len(_cache._RECENT) == 3 and _cache._recent_bytes == 3 * 16 * 4  # first one evicted
+    real_load = np.load
+    loaded = []
+    monkeypatch.setattr(np, "load", lambda *a, **k: loaded.append(a[0]) or real_load(*a, **k))
+    found = store.load(keys[1:])
+    assert not loaded  # all three from memory
+    assert_array_equal(np.stack([found[i] for i in range(3)]), rows[1:])
+    with pytest.raises(ValueError):
+        found[1][0] = 0.0  # shared arrays are read-only
+    first = store.load(keys[:1])  # evicted: read from its file
+    assert len(loaded) == 1 and keys[0] in str(loaded[0])
+    assert_array_equal(first[0], rows[0])
+    assert store.load([store.keys(np.zeros((1, 1, 16)))[0]]) == {}
+
+
 # --------------------------------------------------------------------------
 # End to end: subject-wise cross-validation on EEGMAT
 # --------------------------------------------------------------------------
