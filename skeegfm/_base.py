@@ -508,6 +508,27 @@ class _BaseFoundationEstimator(BaseEstimator):
         for start, stop in pairs:
             yield slice(int(start), int(stop))
 
+    def _run(self, model, data, fn) -> np.ndarray:
+        """``fn(model, batch)`` over model-ready ``data``, in eval mode under
+        inference mode; float32 ndarray of shape (n_epochs, ...)."""
+        if not data.flags.writeable:
+            data = data.copy()  # torch.from_numpy needs a writable array
+        device = next(model.parameters()).device
+        was_training = model.training
+        model.eval()
+        out = None
+        try:
+            with torch.inference_mode(), self._autocast():
+                for batch in self._batches(len(data)):
+                    x = torch.from_numpy(data[batch]).to(device, non_blocking=True)
+                    result = fn(model, x).float()
+                    if out is None:
+                        out = np.empty((len(data),) + tuple(result.shape[1:]), dtype=np.float32)
+                    out[batch] = result.cpu().numpy()
+        finally:
+            model.train(was_training)
+        return out
+
     # ------------------------------------------------------------ tags, pickling
 
     def __sklearn_tags__(self):

@@ -256,19 +256,10 @@ class _BaseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseFoun
 
     def _embed_prepared(self, data: np.ndarray) -> np.ndarray:
         """Run the frozen encoder over model-ready data (n_epochs, n_chans, n_times)."""
-        if not data.flags.writeable:
-            data = data.copy()  # torch.from_numpy needs a writable array
-        encoder = self.encoder_
-        device = torch.device(self.device_)
-        out = None
-        with torch.inference_mode(), self._autocast():
-            for batch in self._batches(len(data)):
-                x = torch.from_numpy(data[batch]).to(device, non_blocking=True)
-                pooled = self._pool(encoder(x, return_features=True)).float()
-                if out is None:
-                    out = np.empty((len(data), pooled.shape[1]), dtype=np.float32)
-                out[batch] = pooled.cpu().numpy()
-        return out
+        return self._run(self.encoder_, data, self._pooled)
+
+    def _pooled(self, encoder, x: torch.Tensor) -> torch.Tensor:
+        return self._pool(encoder(x, return_features=True))
 
 
 def _embedder_tags(tags, dtype):
