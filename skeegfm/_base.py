@@ -5,13 +5,14 @@
 parameters of its own (each estimator lists its parameters in its own
 ``__init__``, as scikit-learn requires) but provides, for the parameters the
 estimators share (``checkpoint``, ``random_state``, ``sfreq``, ``ch_names``,
-``unit``, ``on_missing``, ``on_unknown``, ``batch_size``, ``device``,
+``unit``, ``on_missing``, ``on_unknown``, ``ch_aliases``, ``batch_size``, ``device``,
 ``precision``, ``verbose``):
 
 - parameter validation (:meth:`_check_common_params`), called from ``fit``;
 - checkpoint resolution: a registry name, a Hub id, a local path (e.g. a
   directory written by ``save_pretrained``) or ``None`` (the released
-  architecture with random weights drawn from ``random_state``), each tied to
+  architecture with random weights drawn from ``random_state``, by default
+  from the fixed :data:`DEFAULT_RANDOM_STATE`), each tied to
   the :class:`~skeegfm._registry.ModelRecord` whose input contract applies
   (:meth:`_resolve_checkpoint`);
 - encoder loading through a process-wide cache keyed by checkpoint,
@@ -40,6 +41,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 
 from . import _cache
+from ._channels import check_ch_aliases
 from ._inputs import check_same_channels, prepare_for_model, read_eeg
 from ._registry import get_record
 from .models._fast import autocast_context, optimize_for_inference
@@ -59,17 +61,33 @@ sfreq : float | None
         Sampling rate (Hz) of array inputs; ``None`` for ``mne.Epochs``.
     ch_names : list of str | None
         Channel names of array inputs, one per channel; ``None`` for Epochs.
-        Channels are matched to the model by name (``"EEG Fp1-REF"``,
-        ``"FP1"`` and ``"fp1"`` are the same electrode), so their order does
-        not matter.
+        Channels are matched to the model by name, so their order does not
+        matter. The conventions of public datasets are understood: case and
+        spaces, ``"EEG "``/``"EEG-"``/``"EEG:"`` prefixes (TUH, BCI
+        Competition IV), trailing dots (PhysioNet EEGMMI ``"Fc5."``),
+        references (``"EEG FP1-REF"``, ``"C3-A1"``, ``"C3-M2"``) and the old
+        names T3/T4/T5/T6. Channels typed EEG whose names say EOG, EMG or ECG
+        are left out as such.
     unit : {"V", "mV", "uV", "µV"}
         Unit of array inputs (Epochs are always in volts).
     on_missing : {"raise", "interpolate", "zero"}
         For models with positional channel slots (EEG-DINO, CodeBrain): what
         to do when some of the model's 19 channels are absent. Interpolation
-        needs Epochs with a montage.
-    on_unknown : {"raise", "drop"}
-        What to do with EEG channels outside the model's vocabulary."""
+        needs Epochs with a montage. More than a quarter filled warns.
+    on_unknown : {"auto", "raise", "drop"}
+        EEG channels the model has no channel for. ``"auto"`` (default):
+        electrodes of MNE's 10-05 montage without a model channel are left out
+        with one warning (a 64-channel cap on a 19-channel model is normal
+        and they carry nothing the model could take), while bipolar
+        derivations (``"Fp1-F7"``) and names that are not electrodes
+        (``"EEG-0"``) raise: they may hold a channel the model needs under a
+        name skeegfm cannot read, and dropping them silently would lose it
+        (name them with ``ch_aliases``). ``"drop"``: leave all of them out.
+        ``"raise"``: raise for any of them.
+    ch_aliases : dict of str to str | None
+        ``{recorded name: electrode name}``, applied before any other rule,
+        e.g. ``{"EEG-0": "Fz", "EEG-1": "FC3"}`` for number-coded channels.
+        Entries matching no channel are reported in a warning."""
 
 DEVICE_PARAMETERS_DOC = """\
 device : str
@@ -90,11 +108,38 @@ record_ : skeegfm._registry.ModelRecord
     sfreq_in_ : float
         Sampling rate (Hz) seen during fit.
     n_features_in_ : int
-        Number of channels seen during fit."""
+        Number of channels seen during fit.
+    channels_used_ : list of str
+        Input channels fed to the model, as recorded, in the model's order.
+    channels_dropped_ : dict of str to str
+        Input channels left out -> why (non-EEG type or name, marked bad,
+        an electrode without a model channel, ``on_unknown="drop"``).
+    channels_filled_ : dict of str to str
+        Model channels absent from the input -> ``"interpolated"`` or
+        ``"zero"`` (``on_missing``).
+    channels_renamed_ : dict of str to str
+        Used channels whose recorded name is not the model's name for them
+        (``"Fc5."`` -> ``"FC5"``, ``"T3"`` -> ``"T7"``).
+    ch_aliases_applied_ : dict of str to str
+        The entries of ``ch_aliases`` that matched a channel.
+    reference_ : str | None
+        The reference the used channels' names state (``"A1"``, ``"REF"``),
+        or ``None`` when they state none.
+    resampled_from_ : float | None
+        Sampling rate (Hz) the data were resampled from, ``None`` when they
+        were at the model's rate.
+    input_report_ : dict
+        All of the above and the window adaptation, as one JSON-serialisable
+        dict (:meth:`skeegfm._inputs.InputReport.to_dict`)."""
 
 _UNITS = ("V", "mV", "uV", "\u00b5V", "\u03bcV")
 _ON_MISSING = ("raise", "interpolate", "zero")
-_ON_UNKNOWN = ("raise", "drop")
+_ON_UNKNOWN = ("auto", "raise", "drop")
+
+#: Seed of the random weights of ``checkpoint=None`` when ``random_state=None``:
+#: drawn as with ``random_state=0``, so that every fit and clone builds the same
+#: random encoder (cross-validation compares like with like, caches hit).
+DEFAULT_RANDOM_STATE = 0
 _PRECISIONS = ("auto", "float32", "bfloat16")
 
 
@@ -296,7 +341,10 @@ class _BaseFoundationEstimator(BaseEstimator):
     Fitted attributes set by :meth:`_fit_encoder`: ``record_``, ``encoder_``,
     ``encoder_hash_``, ``pretrained_source_``, ``device_``, ``precision_``,
     ``ch_names_in_``, ``sfreq_in_``, ``n_features_in_`` (= number of input
-    channels).
+    channels), and the adaptations of the input (``input_report_``,
+    ``channels_used_``, ``channels_dropped_``, ``channels_filled_``,
+    ``channels_renamed_``, ``ch_aliases_applied_``, ``reference_``,
+    ``resampled_from_``).
     """
 
     _model_class_name: str = ""
@@ -326,6 +374,7 @@ class _BaseFoundationEstimator(BaseEstimator):
         _check_choice("unit", self.unit, _UNITS)
         _check_choice("on_missing", self.on_missing, _ON_MISSING)
         _check_choice("on_unknown", self.on_unknown, _ON_UNKNOWN)
+        check_ch_aliases(self.ch_aliases)
         _check_choice("precision", self.precision, _PRECISIONS)
         resolve_device(self.device)
         if (
@@ -382,6 +431,12 @@ class _BaseFoundationEstimator(BaseEstimator):
         requires, or None when any length works (default)."""
         return None
 
+    def _random_weights_seed(self) -> int:
+        """Seed of the random weights of ``checkpoint=None``: drawn from
+        ``random_state``, or from :data:`DEFAULT_RANDOM_STATE` when it is None."""
+        random_state = DEFAULT_RANDOM_STATE if self.random_state is None else self.random_state
+        return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+
     def _frozen_encoder(self, record, source, prepared, device) -> FrozenEncoder:
         """Load (or fetch from the process-wide cache) the frozen encoder.
 
@@ -405,7 +460,7 @@ class _BaseFoundationEstimator(BaseEstimator):
 
         model_class = getattr(models, self._model_class_name)
         if source is None:
-            seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+            seed = self._random_weights_seed()
             kwargs = self._random_init_kwargs(record, prepared)
             warnings.warn(
                 f"checkpoint=None: {self._model_class_name} with the released architecture "
@@ -458,12 +513,15 @@ class _BaseFoundationEstimator(BaseEstimator):
     def _prepare(self, eeg, record=None):
         """Model-ready float32 data through :func:`~skeegfm._inputs.prepare_for_model`."""
         n_times = self._fixed_n_times() if hasattr(self, "encoder_") else None
+        # Adaptations were warned about once, at fit (same channels and rate).
         return prepare_for_model(
             eeg,
             self.record_ if record is None else record,
             on_missing=self.on_missing,
             on_unknown=self.on_unknown,
+            ch_aliases=self.ch_aliases,
             n_times=n_times,
+            warn=False,
         )
 
     def _fit_encoder(self, eeg):
@@ -473,8 +531,13 @@ class _BaseFoundationEstimator(BaseEstimator):
         epoch (to learn the model's channels and window), not the whole data.
         """
         record, source = self._resolve_checkpoint()
+        # The one place an estimator warns about adaptations: once per fit.
         probe = prepare_for_model(
-            _first_epochs(eeg, 1), record, on_missing=self.on_missing, on_unknown=self.on_unknown
+            _first_epochs(eeg, 1),
+            record,
+            on_missing=self.on_missing,
+            on_unknown=self.on_unknown,
+            ch_aliases=self.ch_aliases,
         )
         device = resolve_device(self.device)
         frozen = self._frozen_encoder(record, source, probe, device)
@@ -487,7 +550,19 @@ class _BaseFoundationEstimator(BaseEstimator):
         self.ch_names_in_ = np.asarray(eeg.ch_names, dtype=object)
         self.sfreq_in_ = float(eeg.sfreq)
         self.n_features_in_ = len(eeg.ch_names)
+        self._set_report(probe.report)
         return probe
+
+    def _set_report(self, report) -> None:
+        """Fitted attributes of an :class:`~skeegfm._inputs.InputReport`."""
+        self.input_report_ = report.to_dict()
+        self.channels_used_ = list(report.channels_used)
+        self.channels_dropped_ = dict(report.channels_dropped)
+        self.channels_filled_ = dict(report.channels_filled)
+        self.channels_renamed_ = dict(report.channels_renamed)
+        self.ch_aliases_applied_ = dict(report.ch_aliases_applied)
+        self.reference_ = report.reference
+        self.resampled_from_ = report.resampled_from
 
     # ------------------------------------------------------------ running
 

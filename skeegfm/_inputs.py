@@ -22,20 +22,30 @@ references are read only from the record.
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 import mne
 import numpy as np
 
-from ._channels import normalize_ch_name
+from ._channels import (
+    channel_type_from_name,
+    check_ch_aliases,
+    normalize_ch_name,
+    option_hint,
+    parse_ch_name,
+    standard_montage,
+)
 
 __all__ = [
+    "ChannelSelection",
     "EEGInput",
+    "InputReport",
     "PreparedInput",
     "check_same_channels",
     "prepare",
     "prepare_for_model",
     "read_eeg",
+    "select_channels",
 ]
 
 #: Factor from each accepted array unit to volts.
@@ -52,7 +62,11 @@ _UNIT_TO_VOLTS = {
 _WINDOW_RULES = {"EEGDINO": "pad", "CodeBrain": "trim", "EEGPT": "keep"}
 
 _ON_MISSING = ("raise", "interpolate", "zero")
-_ON_UNKNOWN = ("raise", "drop")
+
+#: Upsampling by this factor or more is warned about (50 -> 200 Hz, 128 ->
+#: 200 Hz); smaller steps (250 -> 256 Hz) change nothing the model sees.
+_UPSAMPLING_NOTICE = 1.5
+_ON_UNKNOWN = ("auto", "raise", "drop")
 
 
 @dataclass
@@ -89,6 +103,81 @@ class EEGInput:
 
 
 @dataclass
+class InputReport:
+    """Every adaptation the input adapter made to fit EEG to one checkpoint.
+
+    The estimators keep it as ``input_report_`` (and its fields as fitted
+    attributes); ``skeegfm embed`` and ``skeegfm benchmark`` write
+    :meth:`to_dict` next to their results, so all three state the same facts.
+
+    Attributes
+    ----------
+    model : str
+        Record name of the checkpoint's input contract (e.g. ``"eegpt"``).
+    channels_used : list of str
+        Input channels fed to the model, as recorded, in the model's order.
+    model_channels : list of str
+        Canonical names of the rows the model receives (for positional
+        models all its channels, filled ones included).
+    channels_dropped : dict of str to str
+        Input channels left out, as recorded -> why (non-EEG type, typed by
+        its name, marked bad, an electrode the model has no slot for, a
+        bipolar derivation or an unknown name with ``on_unknown="drop"``).
+    channels_filled : dict of str to str
+        Model channels absent from the input -> ``"interpolated"`` or
+        ``"zero"``.
+    channels_renamed : dict of str to str
+        Used channels whose recorded name is not the canonical one ->
+        canonical name (``"Fc5."`` -> ``"FC5"``, ``"T3"`` -> ``"T7"``,
+        ``"EEG-0"`` -> ``"FZ"`` through ``ch_aliases``). Case alone is not a
+        renaming.
+    ch_aliases_applied : dict of str to str
+        The entries of ``ch_aliases`` that matched a channel.
+    reference : str | None
+        The reference the used channels' names state (``"A1"``, ``"REF"``,
+        ``"LE"``; several are joined with ``", "``), or ``None`` when the
+        names state none.
+    model_reference : str
+        What the adapter did about the reference: ``"average"`` (re-referenced
+        to the average of the fed channels) or ``"none"`` (as recorded).
+    sfreq_in : float
+        Sampling rate of the input, Hz.
+    sfreq : float
+        Sampling rate fed to the model, Hz.
+    resampled_from : float | None
+        ``sfreq_in`` when the data were resampled, else ``None``.
+    samples_padded : int
+        Zero samples appended to each window (EEG-DINO: whole patches).
+    samples_trimmed : int
+        Samples cut from the end of each window (CodeBrain: whole patches).
+    """
+
+    model: str
+    channels_used: list
+    model_channels: list
+    channels_dropped: dict = field(default_factory=dict)
+    channels_filled: dict = field(default_factory=dict)
+    channels_renamed: dict = field(default_factory=dict)
+    ch_aliases_applied: dict = field(default_factory=dict)
+    reference: str | None = None
+    model_reference: str = "none"
+    sfreq_in: float = 0.0
+    sfreq: float = 0.0
+    resampled_from: float | None = None
+    samples_padded: int = 0
+    samples_trimmed: int = 0
+
+    def to_dict(self) -> dict:
+        """The report as a JSON-serialisable dict (lists, dicts, str, float, int, None)."""
+        out = asdict(self)
+        for key in ("sfreq_in", "sfreq"):
+            out[key] = float(out[key])
+        if out["resampled_from"] is not None:
+            out["resampled_from"] = float(out["resampled_from"])
+        return out
+
+
+@dataclass
 class PreparedInput:
     """EEG in the form one checkpoint expects.
 
@@ -103,12 +192,14 @@ class PreparedInput:
         Sampling rate of ``data``, Hz (``record.sfreq``).
     dropped : list of str
         Input channels left out, as recorded (non-EEG types, channels marked
-        bad, names outside the model's vocabulary with ``on_unknown="drop"``).
+        bad, names outside the model's vocabulary).
     drop_reasons : dict
         Why each channel of ``dropped`` was left out.
     filled : dict
         Model channels absent from the input and how their rows were made:
         canonical name -> ``"interpolated"`` or ``"zero"``.
+    report : InputReport | None
+        Every adaptation made (channels, rate, window), as one record.
     """
 
     data: np.ndarray
@@ -117,6 +208,7 @@ class PreparedInput:
     dropped: list = field(default_factory=list)
     drop_reasons: dict = field(default_factory=dict)
     filled: dict = field(default_factory=dict)
+    report: InputReport | None = None
 
 
 # --------------------------------------------------------------------------
@@ -382,54 +474,293 @@ def check_same_channels(fitted_ch_names, fitted_sfreq, eeg: EEGInput) -> None:
 
 
 def _standard_montage():
-    # MNE 1.13 renamed "standard_1005" to "colin27_1005" (same positions).
-    name = "colin27_1005"
-    if name not in mne.channels.get_builtin_montages():
-        name = "standard_1005"
-    return mne.channels.make_standard_montage(name)
+    """MNE's 10-05 template montage (see :func:`skeegfm._channels.standard_montage`)."""
+    return standard_montage()
 
 
-def _select_channels(eeg, record, on_unknown):
-    """Map input rows to model channels; return (rows, canonical, dropped)."""
-    bads = set(eeg.info["bads"]) if eeg.info is not None else set()
-    rows, canonical, reasons, unknown = [], [], {}, []
+@dataclass
+class ChannelSelection:
+    """Which input channels feed which model channels, and what was left out.
+
+    Made by :func:`select_channels` from channel names and types only (no
+    data), so that estimators and the recording-level helpers of the
+    ``skeegfm`` command share one implementation.
+
+    Attributes
+    ----------
+    rows : list of int
+        Input rows fed to the model, in the model's order.
+    used : list of str
+        Their recorded names.
+    canonical : list of str
+        Their canonical names (model vocabulary).
+    model_names : list of str
+        Canonical names of the model's input rows: all the model's channels
+        for positional models, ``canonical`` for models that match by name.
+    slots : list of int
+        Output row of each of ``rows``.
+    missing : list of str
+        Model channels absent from the input (positional models only).
+    dropped : dict of str to str
+        Input channels left out, as recorded -> why, in input order.
+    renamed : dict of str to str
+        Used channels whose recorded name is not the canonical one.
+    aliases_applied : dict of str to str
+        Entries of ``ch_aliases`` that matched a channel.
+    references : dict of str to str
+        Used channels whose name states a reference -> that reference.
+    notices : list of str
+        What the caller should be told once (a summary of left-out channels,
+        unused aliases); :func:`prepare_for_model` warns with them.
+    """
+
+    rows: list
+    used: list
+    canonical: list
+    model_names: list
+    slots: list
+    missing: list
+    dropped: dict
+    renamed: dict
+    aliases_applied: dict
+    references: dict
+    notices: list
+
+    @property
+    def reference(self):
+        """The reference(s) the used channels' names state, or None."""
+        refs = sorted(set(self.references.values()))
+        return ", ".join(refs) if refs else None
+
+
+def _listing(names, limit=20):
+    shown = [repr(n) for n in names[:limit]]
+    more = f" and {len(names) - limit} more" if len(names) > limit else ""
+    return "[" + ", ".join(shown) + "]" + more
+
+
+def _unknown_message(record, no_slot, bipolar, other, on_unknown):
+    parts = []
+    if bipolar:
+        pairs = ", ".join(f"{n!r} ({p.electrode}-{p.reference})" for n, p in bipolar)
+        parts.append(
+            f"{pairs} {'is a' if len(bipolar) == 1 else 'are'} bipolar derivation(s) between "
+            "two scalp electrodes, not electrodes: the model needs each electrode against one "
+            "common reference. Use referential channels if the recording has them"
+        )
+    if other:
+        names = [n for n, _ in other]
+        parts.append(
+            f"{_listing(names)} {'is' if len(names) == 1 else 'are'} not electrode name(s) of "
+            "the 10-05 system (MNE's template montage) nor of a known convention (case, "
+            "'EEG ' / 'EEG-' / 'EEG:' prefixes, trailing dots, '-REF'/'-LE'/'-A1'/'-M2' "
+            f"references, old names T3/T4/T5/T6). Name their electrodes with "
+            f"{option_hint('ch_aliases', {names[0]: '<electrode>'})}, or type them as "
+            "non-EEG (set_channel_types) if they are not scalp EEG"
+        )
+    if no_slot:
+        names = [n for n, _ in no_slot]
+        parts.append(
+            f"{_listing(names)} {'is an electrode' if len(names) == 1 else 'are electrodes'} "
+            f"{record.name} has no channel for ({option_hint('on_unknown', 'auto')}, the default, "
+            "drops those)"
+        )
+    fix = option_hint("on_unknown", "drop")
+    return (
+        f"{len(no_slot) + len(bipolar) + len(other)} EEG channel(s) cannot be matched to "
+        f"{record.name}'s channels: " + "; ".join(parts) + f". Pass {fix} to leave all of "
+        f"them out. {record.name}'s channels: {list(record.ch_names)}."
+    )
+
+
+def select_channels(
+    ch_names, ch_types, record, *, bads=(), on_unknown="auto", on_missing="raise",
+    ch_aliases=None,
+) -> ChannelSelection:  # fmt: skip
+    """Match recorded channels to the channels of one checkpoint, by name.
+
+    For each input channel, in order: a ``ch_aliases`` entry renames it;
+    a channel typed EEG whose name says EOG, EMG or ECG
+    (:func:`~skeegfm._channels.channel_type_from_name`) is taken as that type;
+    non-EEG channels and channels in ``bads`` are left out; the name is read
+    with :func:`~skeegfm._channels.parse_ch_name` and looked up in the
+    model's vocabulary. Names without a match are handled by ``on_unknown``.
+
+    Parameters
+    ----------
+    ch_names : sequence of str
+        Channel names as recorded.
+    ch_types : sequence of str
+        MNE channel types, one per name.
+    record : skeegfm._registry.ModelRecord
+        The checkpoint's input contract.
+    bads : collection of str
+        Channels marked bad (left out; count as missing).
+    on_unknown : {"auto", "raise", "drop"}
+        EEG channels without a match in the model's vocabulary. ``"auto"``
+        (default): electrodes of MNE's 10-05 montage the model has no channel
+        for are left out (a cap larger than the model's set is normal);
+        bipolar derivations and names that are not electrodes raise, because
+        they may hold a channel the model needs under a name skeegfm cannot
+        read (name it with ``ch_aliases``). ``"drop"``: leave every such
+        channel out. ``"raise"``: raise for any of them.
+    on_missing : {"raise", "interpolate", "zero"}
+        Positional models: ``"raise"`` raises when model channels are
+        absent; the other values let :func:`prepare_for_model` fill them.
+    ch_aliases : dict of str to str | None
+        ``{recorded name: electrode name}``, applied before any rule (e.g.
+        ``{"EEG-0": "Fz"}``).
+
+    Returns
+    -------
+    selection : ChannelSelection
+
+    Raises
+    ------
+    ValueError
+        If channels are unknown (per ``on_unknown``), missing
+        (``on_missing="raise"``), if two channels map to one electrode, or if
+        no channel matches. Messages name the options of the context
+        (:func:`~skeegfm._channels.option_style`).
+    """
+    if on_missing not in _ON_MISSING:
+        raise ValueError(f"on_missing must be one of {_ON_MISSING}, got {on_missing!r}.")
+    if on_unknown not in _ON_UNKNOWN:
+        raise ValueError(f"on_unknown must be one of {_ON_UNKNOWN}, got {on_unknown!r}.")
+    aliases = check_ch_aliases(ch_aliases)
+    names = [str(n) for n in ch_names]
+    bads = set(bads)
+    vocab = frozenset(record.ch_names)
+    rows, canonical, reasons = [], [], {}
+    renamed, applied, references, by_name_type = {}, {}, {}, {}
+    no_slot, bipolar, other = [], [], []
     seen = {}
-    for i, (name, kind) in enumerate(zip(eeg.ch_names, eeg.ch_types)):
+    for i, (name, kind) in enumerate(zip(names, ch_types)):
+        effective = name
+        if name in aliases:
+            effective = applied[name] = aliases[name]
+        elif kind == "eeg":
+            guessed = channel_type_from_name(name)
+            if guessed is not None:
+                kind = by_name_type[name] = guessed
+        if name in by_name_type:
+            reasons[name] = f"typed {kind!r} by its name (not EEG)"
+            continue
         if kind != "eeg":
             reasons[name] = f"channel type {kind!r} is not EEG"
             continue
         if name in bads:
             reasons[name] = "marked bad in info['bads']"
             continue
-        canon = normalize_ch_name(name, record.ch_names)
+        parsed = parse_ch_name(effective)
+        canon = normalize_ch_name(effective, vocab)
         if canon is None:
-            unknown.append(name)
+            if parsed.kind == "electrode":
+                no_slot.append((name, parsed))
+            elif parsed.kind == "bipolar":
+                bipolar.append((name, parsed))
+            else:
+                other.append((name, parsed))
             continue
         if canon in seen:
             raise ValueError(
                 f"Channels {seen[canon]!r} and {name!r} both map to {canon}. Drop or "
-                "rename one of them (epochs.drop_channels / mne.rename_channels)."
+                "rename one of them (epochs.drop_channels / mne.rename_channels, or "
+                f"{option_hint('ch_aliases', {name: '<other electrode>'})})."
             )
         seen[canon] = name
         rows.append(i)
         canonical.append(canon)
-    if unknown:
-        if on_unknown == "raise":
-            raise ValueError(
-                f"EEG channels {unknown} are not in the {record.name} vocabulary "
-                f"({list(record.ch_names)}). Pass on_unknown='drop' to leave them out, "
-                "rename them to 10-20 names (mne.rename_channels), or set their "
-                "type to non-EEG (set_channel_types) if they are not scalp EEG."
+        if name.strip().upper() != canon:
+            renamed[name] = canon
+        if parsed.reference is not None:
+            references[name] = parsed.reference
+
+    strict = (no_slot + bipolar + other) if on_unknown == "raise" else (bipolar + other)
+    if on_unknown != "drop" and strict:
+        raise ValueError(
+            _unknown_message(
+                record,
+                no_slot if on_unknown == "raise" else [],
+                bipolar,
+                other,
+                on_unknown,
             )
-        warnings.warn(
-            f"Leaving out EEG channels not in the {record.name} vocabulary: {unknown}.",
-            UserWarning,
-            stacklevel=3,
         )
-        for name in unknown:
-            reasons[name] = f"not in the {record.name} channel vocabulary"
-    dropped = [n for n in eeg.ch_names if n in reasons]
-    return rows, canonical, dropped, {n: reasons[n] for n in dropped}
+    for name, _ in no_slot:
+        reasons[name] = f"an electrode {record.name} has no channel for"
+    for name, _ in bipolar:
+        reasons[name] = "a bipolar derivation, not an electrode"
+    for name, _ in other:
+        reasons[name] = "not an electrode name"
+
+    notices = []
+    left_out = []
+    if no_slot:
+        left_out.append(
+            f"{len(no_slot)} electrode(s) it has no channel for {_listing([n for n, _ in no_slot])}"
+        )
+    if bipolar or other:
+        left_out.append(
+            f"{len(bipolar) + len(other)} channel(s) that are not electrodes "
+            f"{_listing([n for n, _ in bipolar + other])}"
+        )
+    if by_name_type:
+        typed = ", ".join(f"{n!r} ({t})" for n, t in by_name_type.items())
+        left_out.append(f"{len(by_name_type)} channel(s) typed by their names: {typed}")
+    if left_out:
+        notices.append(f"{record.name}: leaving out " + "; ".join(left_out) + ".")
+    unused = [old for old in aliases if old not in set(names)]
+    if unused:
+        notices.append(
+            f"ch_aliases names channels the data do not have: {unused}; those entries were "
+            f"not applied (channels: {names})."
+        )
+
+    dropped = {n: reasons[n] for n in names if n in reasons}
+    if not rows:
+        raise ValueError(
+            f"None of the channels {names} can be fed to {record.name}, whose channels are "
+            f"{list(record.ch_names)} (left out: {dropped})."
+        )
+
+    vocab_index = {name: k for k, name in enumerate(record.ch_names)}
+    order = np.argsort([vocab_index[c] for c in canonical], kind="stable")
+    rows = [rows[k] for k in order]
+    canonical = [canonical[k] for k in order]
+    if record.channel_matching == "positional":
+        model_names = list(record.ch_names)
+        slots = [vocab_index[c] for c in canonical]
+        missing = [model_names[s] for s in sorted(set(range(len(model_names))) - set(slots))]
+        if missing and on_missing == "raise":
+            raise ValueError(
+                f"{record.name} needs channels {missing}, which the data lack (or are marked "
+                f"bad). Pass {option_hint('on_missing', 'interpolate')} (spherical splines "
+                f"from the electrode positions) or {option_hint('on_missing', 'zero')} (feed "
+                "zeros), add them, or name them if they are there under another name "
+                f"({option_hint('ch_aliases', {'<recorded name>': missing[0]})})."
+            )
+    else:
+        model_names = list(canonical)
+        slots = list(range(len(rows)))
+        missing = []
+    return ChannelSelection(
+        rows=rows,
+        used=[names[r] for r in rows],
+        canonical=canonical,
+        model_names=model_names,
+        slots=slots,
+        missing=missing,
+        dropped=dropped,
+        renamed=renamed,
+        aliases_applied=applied,
+        references=references,
+        notices=notices,
+    )
+
+
+def _warn(message, stacklevel=3):
+    warnings.warn(message, UserWarning, stacklevel=stacklevel + 1)
 
 
 def _positions(info, names):
@@ -474,23 +805,34 @@ def _interpolate(data, slots, present_names, present_pos, model_names, missing_s
 
 
 def prepare_for_model(
-    eeg: EEGInput, record, *, on_missing="raise", on_unknown="raise", n_times=None
-) -> PreparedInput:
+    eeg: EEGInput, record, *, on_missing="raise", on_unknown="auto", ch_aliases=None,
+    n_times=None, warn=True,
+) -> PreparedInput:  # fmt: skip
     """Turn validated EEG into the input one released checkpoint expects.
 
-    In order: channels are matched by name (:func:`normalize_ch_name`) and
-    put in the model's order; channels of a non-EEG type or marked bad are
-    left out; for positional models (EEG-DINO, CodeBrain) the model's channels
-    absent from the data are handled by ``on_missing``; the data are
-    resampled to ``record.sfreq`` with :func:`mne.filter.resample`
-    (``method="polyphase", pad="edge"``: an anti-aliased polyphase FIR, about 20 times
-    faster than the FFT method on 4 s epochs and free of its circular
-    wrap-around at the window edges; the same as
-    ``Epochs.resample(..., method="polyphase")``); re-referenced to the average of the fed
-    channels when ``record.reference == "average"``; multiplied by
+    In order: channels are matched by name (:func:`select_channels`:
+    ``ch_aliases``, types read from names, the conventions of
+    :func:`~skeegfm._channels.parse_ch_name`) and put in the model's order;
+    channels of a non-EEG type or marked bad are left out; for positional
+    models (EEG-DINO, CodeBrain) the model's channels absent from the data
+    are handled by ``on_missing``; the data are resampled to
+    ``record.sfreq`` with :func:`mne.filter.resample` (``method="polyphase",
+    pad="edge"``: an anti-aliased polyphase FIR, about 20 times faster than
+    the FFT method on 4 s epochs and free of its circular wrap-around at the
+    window edges; the same as ``Epochs.resample(..., method="polyphase")``);
+    re-referenced to the average of the fed channels when
+    ``record.reference == "average"``; multiplied by
     ``record.scale_from_volts``; and cut to the encoder's window rule
     (EEG-DINO: zero-padded to a multiple of ``record.patch_size``;
     CodeBrain: trimmed to a multiple, with a warning; EEGPT: unchanged).
+
+    Every adaptation is recorded in ``prepared.report``
+    (:class:`InputReport`). With ``warn=True`` the caller is told once, by
+    one warning each: the channels left out (electrodes without a model
+    channel, channels typed by their names), unused ``ch_aliases``, more than
+    a quarter of the model's channels filled (the embeddings degrade),
+    upsampling by a factor of 1.5 or more (e.g. 50 -> 200 Hz: the model sees
+    no content above the data's Nyquist frequency), and trimming.
 
     Parameters
     ----------
@@ -504,74 +846,55 @@ def prepare_for_model(
         spherical splines from the electrode positions of the data (standard
         10-05 positions for the missing ones; Epochs with a montage needed);
         or feed zeros. Ignored by models that match channels by name.
-    on_unknown : {"raise", "drop"}
-        What to do with EEG channels whose names are not in the model's
-        vocabulary: raise listing them, or leave them out with one warning.
+    on_unknown : {"auto", "raise", "drop"}
+        EEG channels whose names are not in the model's vocabulary; see
+        :func:`select_channels`. ``"auto"`` drops valid 10-05 electrodes and
+        raises for bipolar derivations and names that are not electrodes.
+    ch_aliases : dict of str to str | None
+        ``{recorded name: electrode name}`` (e.g. ``{"EEG-0": "Fz"}``).
     n_times : int | None
         If given, the number of samples (at ``record.sfreq``, after the
         window rule) the output must have, e.g. the length seen at fit.
+    warn : bool
+        Issue the warnings above. Estimators warn once per ``fit`` and pass
+        ``False`` for the data they prepare afterwards.
 
     Returns
     -------
     prepared : PreparedInput
         ``data`` of shape (n_epochs, n_model_chans, n_model_times), float32,
         C-contiguous, in ``record.unit``; the canonical channel names in model
-        order; ``record.sfreq``; and what was dropped or filled.
+        order; ``record.sfreq``; what was dropped or filled; and ``report``.
 
     Raises
     ------
     ValueError
-        If channels are unknown (``on_unknown="raise"``), missing
+        If channels are unknown (per ``on_unknown``), missing
         (``on_missing="raise"``), impossible to interpolate (no electrode
         positions), if no channel matches, if two channels map to one name,
         if the resampled window is shorter than ``record.min_n_times``, or if
         its length differs from ``n_times``.
     """
-    if on_missing not in _ON_MISSING:
-        raise ValueError(f"on_missing must be one of {_ON_MISSING}, got {on_missing!r}.")
-    if on_unknown not in _ON_UNKNOWN:
-        raise ValueError(f"on_unknown must be one of {_ON_UNKNOWN}, got {on_unknown!r}.")
-
-    rows, canonical, dropped, reasons = _select_channels(eeg, record, on_unknown)
-    if not rows:
-        raise ValueError(
-            f"None of the channels {eeg.ch_names} can be fed to {record.name}, whose "
-            f"channels are {list(record.ch_names)} (dropped: {reasons})."
-        )
-
-    positional = record.channel_matching == "positional"
-    vocab_index = {name: k for k, name in enumerate(record.ch_names)}
-    filled = {}
-    if positional:
-        model_names = list(record.ch_names)
-        order = np.argsort([vocab_index[c] for c in canonical], kind="stable")
-        rows = [rows[k] for k in order]
-        slots = [vocab_index[canonical[k]] for k in order]
-        missing_slots = sorted(set(range(len(model_names))) - set(slots))
-        missing = [model_names[s] for s in missing_slots]
-        if missing and on_missing == "raise":
+    bads = eeg.info["bads"] if eeg.info is not None else ()
+    sel = select_channels(
+        eeg.ch_names, eeg.ch_types, record, bads=bads, on_unknown=on_unknown,
+        on_missing=on_missing, ch_aliases=ch_aliases,
+    )  # fmt: skip
+    if warn:
+        for notice in sel.notices:
+            _warn(notice)
+    rows, slots, model_names = sel.rows, sel.slots, sel.model_names
+    missing_slots = [model_names.index(m) for m in sel.missing]
+    present_pos = None
+    if sel.missing and on_missing == "interpolate":
+        present_pos = _positions(eeg.info, sel.used)
+        if present_pos is None:
             raise ValueError(
-                f"{record.name} needs channels {missing}, which the data lack (or are "
-                "marked bad). Pass on_missing='interpolate' (spherical splines from "
-                "the montage) or on_missing='zero' (feed zeros), or add them."
+                f"Cannot interpolate the missing channels {sel.missing}: the data have no "
+                "electrode positions (in the head frame). Pass mne.Epochs with a montage "
+                "(epochs.set_montage with e.g. the 'colin27_1020' template), or use "
+                f"{option_hint('on_missing', 'zero')}."
             )
-        present_pos = None
-        if missing and on_missing == "interpolate":
-            present_pos = _positions(eeg.info, [eeg.ch_names[r] for r in rows])
-            if present_pos is None:
-                raise ValueError(
-                    f"Cannot interpolate the missing channels {missing}: the data have no "
-                    "electrode positions (in the head frame). Pass mne.Epochs with a montage "
-                    "(epochs.set_montage with e.g. the 'colin27_1020' template), or use "
-                    "on_missing='zero'."
-                )
-    else:
-        # By name: the matched channels in vocabulary order.
-        order = np.argsort([vocab_index[c] for c in canonical], kind="stable")
-        rows = [rows[k] for k in order]
-        model_names = [canonical[k] for k in order]
-        slots = list(range(len(rows)))
-        missing_slots = []
 
     # Gather into the model's layout, in float64 (MNE's resampling requires it):
     # the one copy of the caller's data. float32 comes once, at the end.
@@ -582,16 +905,30 @@ def prepare_for_model(
         data[:] = src
     else:
         data[:, slots] = src[:, rows]
+    filled = {}
     if missing_slots:
         if on_missing == "interpolate":
-            present = [eeg.ch_names[r] for r in rows]
-            _interpolate(data, slots, present, present_pos, model_names, missing_slots, eeg.sfreq)
-        filled = {
-            model_names[s]: "interpolated" if on_missing == "interpolate" else "zero"
-            for s in missing_slots
-        }
+            _interpolate(data, slots, sel.used, present_pos, model_names, missing_slots, eeg.sfreq)
+        how = "interpolated" if on_missing == "interpolate" else "zero"
+        filled = {model_names[s]: how for s in missing_slots}
+        if warn and len(filled) * 4 > len(model_names):
+            _warn(
+                f"{len(filled)} of the {len(model_names)} channels of {record.name} are absent "
+                f"from the data and were filled ({how}): {list(filled)}. With more than a "
+                "quarter of its channels filled, the model sees little of its pretraining "
+                "input and the embeddings degrade; prefer data with more of its channels."
+            )
 
+    resampled_from = None
     if not np.isclose(eeg.sfreq, record.sfreq, rtol=0, atol=1e-6):
+        resampled_from = float(eeg.sfreq)
+        if warn and eeg.sfreq * _UPSAMPLING_NOTICE <= record.sfreq:
+            _warn(
+                f"The data are sampled at {eeg.sfreq:g} Hz and are upsampled to "
+                f"{record.sfreq:g} Hz for {record.name}: they hold nothing above "
+                f"{eeg.sfreq / 2:g} Hz (their Nyquist frequency), unlike the model's "
+                "pretraining data."
+            )
         data = mne.filter.resample(
             data,
             up=float(record.sfreq),
@@ -622,20 +959,21 @@ def prepare_for_model(
 
     rule = _WINDOW_RULES.get(record.model, "keep")
     length, patch = data.shape[-1], record.patch_size
+    padded = trimmed = 0
     if rule == "pad" and length % patch:
-        pad = patch - length % patch
+        padded = patch - length % patch
         data = np.concatenate(
-            [data, np.zeros(data.shape[:2] + (pad,), dtype=data.dtype)], axis=-1
+            [data, np.zeros(data.shape[:2] + (padded,), dtype=data.dtype)], axis=-1
         )
     elif rule == "trim" and length % patch:
         keep = length - length % patch
-        warnings.warn(
-            f"{record.name} takes whole {patch}-sample patches: dropping the last "
-            f"{length - keep} samples of each {length}-sample window (samples "
-            f"{keep}..{length - 1} at {record.sfreq} Hz).",
-            UserWarning,
-            stacklevel=2,
-        )
+        trimmed = length - keep
+        if warn:
+            _warn(
+                f"{record.name} takes whole {patch}-sample patches: dropping the last "
+                f"{trimmed} samples of each {length}-sample window (samples "
+                f"{keep}..{length - 1} at {record.sfreq} Hz)."
+            )
         data = data[..., :keep]
 
     if n_times is not None and data.shape[-1] != n_times:
@@ -645,19 +983,36 @@ def prepare_for_model(
             "the same duration as the training data."
         )
 
+    report = InputReport(
+        model=record.name,
+        channels_used=list(sel.used),
+        model_channels=list(model_names),
+        channels_dropped=dict(sel.dropped),
+        channels_filled=dict(filled),
+        channels_renamed=dict(sel.renamed),
+        ch_aliases_applied=dict(sel.aliases_applied),
+        reference=sel.reference,
+        model_reference=record.reference,
+        sfreq_in=float(eeg.sfreq),
+        sfreq=float(record.sfreq),
+        resampled_from=resampled_from,
+        samples_padded=int(padded),
+        samples_trimmed=int(trimmed),
+    )
     return PreparedInput(
         data=np.ascontiguousarray(data, dtype=np.float32),
         ch_names=list(model_names),
         sfreq=float(record.sfreq),
-        dropped=dropped,
-        drop_reasons=reasons,
+        dropped=list(sel.dropped),
+        drop_reasons=dict(sel.dropped),
         filled=filled,
+        report=report,
     )
 
 
 def prepare(
-    X, record, *, sfreq=None, ch_names=None, unit="V", on_missing="raise", on_unknown="raise",
-    n_times=None,
+    X, record, *, sfreq=None, ch_names=None, unit="V", on_missing="raise", on_unknown="auto",
+    ch_aliases=None, n_times=None, warn=True,
 ) -> PreparedInput:  # fmt: skip
     """Read and prepare EEG in one call: ``prepare_for_model(read_eeg(X, ...), record, ...)``.
 
@@ -669,7 +1024,7 @@ def prepare(
         The checkpoint's input contract.
     sfreq, ch_names, unit
         See :func:`read_eeg`.
-    on_missing, on_unknown, n_times
+    on_missing, on_unknown, ch_aliases, n_times, warn
         See :func:`prepare_for_model`.
 
     Returns
@@ -688,5 +1043,6 @@ def prepare(
     """
     eeg = read_eeg(X, sfreq=sfreq, ch_names=ch_names, unit=unit)
     return prepare_for_model(
-        eeg, record, on_missing=on_missing, on_unknown=on_unknown, n_times=n_times
-    )
+        eeg, record, on_missing=on_missing, on_unknown=on_unknown, ch_aliases=ch_aliases,
+        n_times=n_times, warn=warn,
+    )  # fmt: skip

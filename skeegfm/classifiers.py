@@ -122,7 +122,11 @@ tuning : {"linear_probe", "partial", "full"}
         Drives every random draw of ``fit``: the head's (and projection's)
         initialisation, the validation split, the shuffling, dropout, and
         the random weights of ``checkpoint=None``. The caller's global
-        random state (torch, numpy, python) is left as it was."""
+        random state (torch, numpy, python) is left as it was. ``None``: the
+        training draws are fresh in every fit, but the random weights of
+        ``checkpoint=None`` come from the fixed seed ``0``
+        (``skeegfm._base.DEFAULT_RANDOM_STATE``): every fit and clone starts
+        from the same random encoder."""
 
 _ATTRIBUTES = """\
 classes_ : ndarray of shape (n_classes,)
@@ -577,7 +581,8 @@ class EEGDINOClassifier(_BaseClassifier):
         Registry name (``"eegdino-small"``, ``"eegdino-medium"``), Hub id,
         or local path (a directory written by ``save_pretrained``, or the
         authors' checkpoint file). ``None``: the released small architecture
-        with random weights drawn from ``random_state`` (a baseline; warns).
+        with random weights drawn from ``random_state`` (a fixed seed by
+        default; a baseline; warns).
     %(parameters)s
 
     Attributes
@@ -642,7 +647,8 @@ class EEGDINOClassifier(_BaseClassifier):
         ch_names=None,
         unit="V",
         on_missing="raise",
-        on_unknown="raise",
+        on_unknown="auto",
+        ch_aliases=None,
         device="auto",
         precision="auto",
         verbose=False,
@@ -667,6 +673,7 @@ class EEGDINOClassifier(_BaseClassifier):
         self.unit = unit
         self.on_missing = on_missing
         self.on_unknown = on_unknown
+        self.ch_aliases = ch_aliases
         self.device = device
         self.precision = precision
         self.verbose = verbose
@@ -704,7 +711,7 @@ class EEGPTClassifier(_BaseClassifier):
         Registry name (``"eegpt"``), Hub id, or local path (a directory
         written by ``save_pretrained``, or the authors' Lightning checkpoint).
         ``None``: the released architecture with random weights drawn from
-        ``random_state`` (a baseline; warns).
+        ``random_state`` (a fixed seed by default; a baseline; warns).
     chan_proj_type : {"none", "conv1d_constraint", "linear"}
         ``"none"``: channels enter the encoder as they are, their embedding
         chosen by name. ``"conv1d_constraint"``: the original probes'
@@ -782,7 +789,8 @@ class EEGPTClassifier(_BaseClassifier):
         ch_names=None,
         unit="V",
         on_missing="raise",
-        on_unknown="raise",
+        on_unknown="auto",
+        ch_aliases=None,
         device="auto",
         precision="auto",
         verbose=False,
@@ -809,6 +817,7 @@ class EEGPTClassifier(_BaseClassifier):
         self.unit = unit
         self.on_missing = on_missing
         self.on_unknown = on_unknown
+        self.ch_aliases = ch_aliases
         self.device = device
         self.precision = precision
         self.verbose = verbose
@@ -873,7 +882,7 @@ class CodeBrainClassifier(_BaseClassifier):
         Registry name (``"codebrain"``), Hub id, or local path (a directory
         written by ``save_pretrained``, or the authors' checkpoint file).
         ``None``: the released architecture with random weights drawn from
-        ``random_state`` (a baseline; warns).
+        ``random_state`` (a fixed seed by default; a baseline; warns).
     %(parameters)s
 
     Attributes
@@ -934,7 +943,8 @@ class CodeBrainClassifier(_BaseClassifier):
         ch_names=None,
         unit="V",
         on_missing="raise",
-        on_unknown="raise",
+        on_unknown="auto",
+        ch_aliases=None,
         device="auto",
         precision="auto",
         verbose=False,
@@ -959,6 +969,7 @@ class CodeBrainClassifier(_BaseClassifier):
         self.unit = unit
         self.on_missing = on_missing
         self.on_unknown = on_unknown
+        self.ch_aliases = ch_aliases
         self.device = device
         self.precision = precision
         self.verbose = verbose

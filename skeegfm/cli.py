@@ -18,7 +18,7 @@ import numpy as np
 __all__ = ["main"]
 
 _EMBED_MODELS = ("eegdino", "eegdino-small", "eegdino-medium", "eegpt", "codebrain")
-_CHANNEL_TYPE_WORDS = (("ECG", "ecg"), ("EKG", "ecg"), ("EOG", "eog"), ("EMG", "emg"))
+_UNITS = ("V", "mV", "uV", "\u00b5V")
 
 
 class CommandError(Exception):
@@ -50,6 +50,61 @@ def _parse_checkpoints(items):
             )
         out[model.strip()] = target.strip()
     return out
+
+
+def _parse_ch_aliases(items):
+    """``["EEG-0=Fz", ...]`` -> ``{"EEG-0": "Fz"}`` (None when no item)."""
+    out = {}
+    for item in items or ():
+        old, sep, new = item.rpartition("=")
+        if not sep or not old.strip() or not new.strip():
+            raise CommandError(
+                f"--ch-alias expects OLD=NEW (a recorded channel name and the electrode it is, "
+                f"e.g. EEG-0=Fz), got {item!r}."
+            )
+        if old.strip() in out:
+            raise CommandError(f"--ch-alias gives channel {old.strip()!r} twice.")
+        out[old.strip()] = new.strip()
+    return out or None
+
+
+def _add_channel_args(parser):
+    """The channel options shared by ``embed`` and ``benchmark``.
+
+    They map to the estimators' ``on_missing``, ``on_unknown`` and
+    ``ch_aliases`` (:func:`_channel_params` turns parsed arguments into those).
+    """
+    parser.add_argument(
+        "--on-missing",
+        choices=("raise", "interpolate", "zero"),
+        default="raise",
+        help="EEG-DINO/CodeBrain: what to do with missing channels of their 19-channel "
+        "montage: raise, interpolate (spherical splines; template 10-05 positions when the "
+        "file has none) or zero (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--on-unknown",
+        choices=("auto", "raise", "drop"),
+        default="auto",
+        help="EEG channels a model has no channel for: auto leaves out 10-05 electrodes and "
+        "stops on bipolar derivations and names that are not electrodes; drop leaves out all "
+        "of them; raise stops on any (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--ch-alias",
+        action="append",
+        metavar="OLD=NEW",
+        help="the electrode a recorded channel is, e.g. EEG-0=Fz; repeat per channel",
+    )
+
+
+def _channel_params(args):
+    """Estimator parameters of the options added by :func:`_add_channel_args`."""
+    return dict(
+        on_missing=args.on_missing,
+        on_unknown=args.on_unknown,
+        ch_aliases=_parse_ch_aliases(args.ch_alias),
+    )
 
 
 def _build_parser():
@@ -116,7 +171,8 @@ def _build_parser():
         description="Read recordings with MNE, cut them into windows (or use the epochs of "
         "an -epo.fif file), drop the channels the model cannot use (with a notice), embed "
         "with a frozen encoder and write an .npz with embeddings (n_windows, n_features), "
-        "onsets_s, ch_names, model, checkpoint and skeegfm_version.",
+        "onsets_s, ch_names (the channels used), dropped_ch_names, filled_ch_names, "
+        "input_report (JSON: every adaptation), model, checkpoint and skeegfm_version.",
     )
     embed.add_argument("inputs", nargs="+", metavar="INPUT", help="recording(s) MNE can read")
     embed.add_argument("--model", required=True, choices=_EMBED_MODELS, help="encoder")
@@ -149,12 +205,16 @@ def _build_parser():
     embed.add_argument(
         "--checkpoint", metavar="PATH", help="local weights (directory or file) or Hub id"
     )
+    _add_channel_args(embed)
     embed.add_argument(
-        "--on-missing",
-        choices=("raise", "interpolate", "zero"),
-        default="raise",
-        help="EEG-DINO/CodeBrain: what to do with missing channels of their 19-channel "
-        "montage (default: %(default)s)",
+        "--unit",
+        choices=_UNITS,
+        help="the unit the file's values are really in, when its unit field is wrong or "
+        "missing (e.g. an EDF that says V but holds microvolts); default: the file's",
+    )
+    embed.add_argument(
+        "--encoding",
+        help="character encoding of EDF/BDF headers, passed to MNE's reader (default: utf8)",
     )
     _add_runtime_args(embed)
     embed.set_defaults(func=_cmd_embed)
@@ -212,112 +272,14 @@ def _cmd_benchmark(args):
 # --------------------------------------------------------------------------- embed
 
 
-def _read_input(path):
-    """Read ``path`` as Raw or Epochs with MNE (preloaded)."""
-    import mne
+def _read_input(path, encoding=None):
+    """Read ``path`` as Raw or Epochs with MNE (preloaded); errors as CommandError."""
+    from ._recording import read_recording
 
-    path = Path(path).expanduser()
-    if not path.exists():
-        raise CommandError(f"{path}: no such file.")
-    name = path.name.lower()
-    is_epochs = name.endswith(("-epo.fif", "_epo.fif", "-epo.fif.gz", "_epo.fif.gz"))
     try:
-        if is_epochs:
-            return mne.read_epochs(path, preload=True, verbose="error")
-        return mne.io.read_raw(path, preload=True, verbose="error")
-    except Exception as exc:  # noqa: BLE001 - turn MNE's error into one line
-        if not is_epochs and name.endswith((".fif", ".fif.gz")):
-            try:
-                return mne.read_epochs(path, preload=True, verbose="error")
-            except Exception:  # noqa: BLE001 - report the first error
-                pass
-        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise CommandError(
-            f"{path}: MNE cannot read this file ({type(exc).__name__}: {message}). Supported: "
-            "EDF, BDF, FIF, BrainVision, EEGLAB and the other formats of mne.io.read_raw, "
-            "or an -epo.fif Epochs file."
-        ) from exc
-
-
-def _set_types_from_names(inst):
-    """Mark ECG/EKG/EOG/EMG channels that the file typed as EEG (by name)."""
-    types = inst.get_channel_types()
-    mapping = {}
-    for name, kind in zip(inst.ch_names, types):
-        if kind != "eeg":
-            continue
-        upper = name.upper()
-        for word, new_kind in _CHANNEL_TYPE_WORDS:
-            if word in upper:
-                mapping[name] = new_kind
-                break
-    if mapping:
-        inst.set_channel_types(mapping, on_unit_change="ignore", verbose="error")
-    return mapping
-
-
-def _select_channels(inst, record):
-    """Channels of ``inst`` the model can use, and the dropped ones with reasons.
-
-    Returns
-    -------
-    keep : list of str
-    dropped : list of (str, str)
-    """
-    from ._channels import normalize_ch_name
-
-    keep, dropped, seen = [], [], {}
-    bads = set(inst.info["bads"])
-    for name, kind in zip(inst.ch_names, inst.get_channel_types()):
-        if kind != "eeg":
-            dropped.append((name, f"{kind} channel"))
-        elif name in bads:
-            dropped.append((name, "marked bad"))
-        else:
-            canonical = normalize_ch_name(name, record.ch_names)
-            if canonical is None:
-                dropped.append((name, "name not in the model's channel set"))
-            elif canonical in seen:
-                raise CommandError(
-                    f"Channels {seen[canonical]!r} and {name!r} are the same electrode "
-                    f"({canonical}); mark one as bad or drop it."
-                )
-            else:
-                seen[canonical] = name
-                keep.append(name)
-    return keep, dropped
-
-
-def _add_template_positions(inst, keep, record):
-    """Give the kept channels template 10-05 positions when the file has none.
-
-    EDF and BDF files carry no electrode positions, which interpolating
-    missing channels (``--on-missing interpolate``) needs. Names are matched
-    through :func:`~skeegfm._channels.normalize_ch_name`.
-    """
-    import mne
-
-    from ._channels import normalize_ch_name
-    from ._inputs import _positions, _standard_montage
-
-    if _positions(inst.info, keep) is not None:
-        return False
-    template = _standard_montage().get_positions()
-    by_name = {name.upper(): xyz for name, xyz in template["ch_pos"].items()}
-    ch_pos = {}
-    for name in keep:
-        canonical = normalize_ch_name(name, record.ch_names)
-        if canonical in by_name:
-            ch_pos[name] = by_name[canonical]
-    montage = mne.channels.make_dig_montage(
-        ch_pos=ch_pos,
-        nasion=template["nasion"],
-        lpa=template["lpa"],
-        rpa=template["rpa"],
-        coord_frame=template["coord_frame"],
-    )
-    inst.set_montage(montage, on_missing="ignore", verbose="error")
-    return True
+        return read_recording(path, encoding=encoding)
+    except (FileNotFoundError, ValueError) as exc:
+        raise CommandError(str(exc)) from exc
 
 
 def _to_epochs(inst, window, stride, record):
@@ -358,9 +320,38 @@ def _output_path(args, path):
     return Path(args.output_dir) / f"{stem}_{args.model}.npz"
 
 
+def _say_warnings(caught, prefix):
+    """Print caught skeegfm warnings as notices; re-issue the others."""
+    import warnings
+
+    for w in caught:
+        if issubclass(w.category, UserWarning):
+            print(f"skeegfm: {prefix}: {w.message}", file=sys.stderr)
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+
+
+def _report_line(report):
+    """One line of the adaptations in an input report."""
+    parts = [f"{len(report['channels_used'])} channel(s) used"]
+    if report["channels_dropped"]:
+        listed = ", ".join(f"{n!r} ({why})" for n, why in report["channels_dropped"].items())
+        parts.append(f"dropped {len(report['channels_dropped'])}: {listed}")
+    if report["channels_filled"]:
+        listed = ", ".join(f"{n} ({how})" for n, how in report["channels_filled"].items())
+        parts.append(f"filled {len(report['channels_filled'])}: {listed}")
+    if report["resampled_from"] is not None:
+        parts.append(f"resampled {report['resampled_from']:g} -> {report['sfreq']:g} Hz")
+    return "; ".join(parts)
+
+
 def _cmd_embed(args):
+    import json
+    import warnings
+
     from . import __version__
     from ._benchmark import _fit_embedder, _unavailable_note, resolve_weights
+    from ._recording import add_template_positions, rescale_to_unit
     from ._registry import get_record
     from .models import WeightsNotAvailableError
 
@@ -375,41 +366,36 @@ def _cmd_embed(args):
             "checkpoint 'random'.",
             file=sys.stderr,
         )
+    channel_params = _channel_params(args)
     params = dict(
-        device=args.device,
-        batch_size=args.batch_size,
-        random_state=args.seed,
-        on_missing=args.on_missing,
+        device=args.device, batch_size=args.batch_size, random_state=args.seed, **channel_params
     )
     for path in args.inputs:
-        inst = _read_input(path)
-        _set_types_from_names(inst)
-        keep, dropped = _select_channels(inst, record)
-        if dropped:
-            listed = ", ".join(f"{name!r} ({why})" for name, why in dropped)
+        name = Path(path).name
+        inst = _read_input(path, encoding=args.encoding)
+        if args.unit is not None:
+            factors = rescale_to_unit(inst, args.unit)
+            if factors:
+                print(
+                    f"skeegfm: {name}: --unit {args.unit}: {len(factors)} channel(s) rescaled by "
+                    f"{sorted(set(factors.values()))} (the file's unit field said otherwise).",
+                    file=sys.stderr,
+                )
+        if args.on_missing == "interpolate" and add_template_positions(
+            inst, record, ch_aliases=channel_params["ch_aliases"]
+        ):
             print(
-                f"skeegfm: {Path(path).name}: dropped {len(dropped)} channel(s) {record.name} "
-                f"cannot use: {listed}",
-                file=sys.stderr,
-            )
-        if not keep:
-            raise CommandError(
-                f"{path}: none of the channels {inst.ch_names} is an EEG channel "
-                f"{record.name} knows (accepted names: {list(record.ch_names)}; an 'EEG ' "
-                "prefix, reference suffixes and the old names T3/T4/T5/T6 are understood)."
-            )
-        inst = inst.copy().pick(keep)
-        if args.on_missing == "interpolate" and _add_template_positions(inst, keep, record):
-            print(
-                f"skeegfm: {Path(path).name}: no electrode positions in the file; using the "
+                f"skeegfm: {name}: no electrode positions in the file; using the "
                 "template 10-05 positions to interpolate missing channels.",
                 file=sys.stderr,
             )
         epochs, onsets = _to_epochs(inst, args.window, args.stride, record)
         try:
-            embedder, spec = _fit_embedder(spec, epochs, **params)
-            embedder.set_params(verbose=not args.quiet)
-            embeddings = embedder.transform(epochs)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                embedder, spec = _fit_embedder(spec, epochs, **params)
+                embedder.set_params(verbose=not args.quiet)
+                embeddings = embedder.transform(epochs)
         except WeightsNotAvailableError as exc:
             raise CommandError(
                 f"{_unavailable_note(spec).split(': running with')[0]}. Pass --checkpoint PATH, "
@@ -417,14 +403,20 @@ def _cmd_embed(args):
             ) from exc
         except ValueError as exc:
             raise CommandError(f"{path}: {exc}") from exc
+        _say_warnings(caught, name)
+        report = embedder.input_report_
+        print(f"skeegfm: {name}: {_report_line(report)}", file=sys.stderr)
+        used = set(report["channels_used"])
         out = _output_path(args, path)
         out.parent.mkdir(parents=True, exist_ok=True)
         np.savez(
             out,
             embeddings=np.asarray(embeddings, dtype=np.float32),
             onsets_s=np.asarray(onsets, dtype=np.float64),
-            ch_names=np.asarray(keep, dtype=str),
-            dropped_ch_names=np.asarray([name for name, _ in dropped], dtype=str),
+            ch_names=np.asarray([n for n in epochs.ch_names if n in used], dtype=str),
+            dropped_ch_names=np.asarray(list(report["channels_dropped"]), dtype=str),
+            filled_ch_names=np.asarray(list(report["channels_filled"]), dtype=str),
+            input_report=np.asarray(json.dumps(report)),
             model=np.asarray(record.name),
             checkpoint=np.asarray(spec.label),
             skeegfm_version=np.asarray(__version__),
@@ -469,10 +461,15 @@ def main(argv=None):
     status : int
         0 on success, 2 for a usage or input error (printed on one line).
     """
+    from ._channels import option_style
+
     parser = _build_parser()
     args = parser.parse_args(argv)
     try:
-        return args.func(args)
+        # Messages of the shared checks name this command's flags
+        # (--on-unknown drop), not the estimators' parameters.
+        with option_style("cli"):
+            return args.func(args)
     except (CommandError, ValueError, FileNotFoundError) as exc:
         print(f"skeegfm {args.command}: error: {exc}", file=sys.stderr)
         return 2

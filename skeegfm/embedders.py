@@ -57,7 +57,10 @@ _COMMON_PARAMETERS = INPUT_PARAMETERS_DOC + """
     verbose : bool
         Show a progress bar over batches.
     random_state : int | numpy.random.RandomState | None
-        Seed of the random weights when ``checkpoint=None``; unused otherwise."""
+        Seed of the random weights when ``checkpoint=None``; unused otherwise.
+        ``None``: the fixed seed ``0`` (``skeegfm._base.DEFAULT_RANDOM_STATE``),
+        so that every fit and clone (e.g. each cross-validation fold) builds
+        the same random encoder and ``memory`` caches hit."""
 
 _COMMON_ATTRIBUTES = """\
 encoder_ : torch.nn.Module
@@ -227,6 +230,7 @@ class _BaseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseFoun
             "device_type": torch.device(self.device_).type,
             "on_missing": self.on_missing,
             "on_unknown": self.on_unknown,
+            "ch_aliases": sorted((self.ch_aliases or {}).items()),
             "ch_names": list(eeg.ch_names),
             "ch_types": list(eeg.ch_types),
             "sfreq": float(eeg.sfreq),
@@ -286,7 +290,8 @@ class EEGDINOEmbedder(_BaseEmbedder):
         or local path (a directory written by ``save_pretrained``, or the
         authors' checkpoint file). The checkpoint decides the size (small:
         D=200, medium: D=512). ``None``: the released small architecture
-        with random weights drawn from ``random_state`` (a baseline; warns).
+        with random weights drawn from ``random_state`` (a fixed seed by
+        default; a baseline; warns).
     pooling : {"mean", "cls", "mean+cls"}
         ``"mean"``: mean of the patch tokens (D features); ``"cls"``: the
         global token (D); ``"mean+cls"``: both, concatenated (2D).
@@ -339,7 +344,8 @@ class EEGDINOEmbedder(_BaseEmbedder):
         ch_names=None,
         unit="V",
         on_missing="raise",
-        on_unknown="raise",
+        on_unknown="auto",
+        ch_aliases=None,
         batch_size=32,
         device="auto",
         precision="auto",
@@ -355,6 +361,7 @@ class EEGDINOEmbedder(_BaseEmbedder):
         self.unit = unit
         self.on_missing = on_missing
         self.on_unknown = on_unknown
+        self.ch_aliases = ch_aliases
         self.batch_size = batch_size
         self.device = device
         self.precision = precision
@@ -408,7 +415,7 @@ class EEGPTEmbedder(_BaseEmbedder):
         Registry name (``"eegpt"``), Hub id, or local path (a directory
         written by ``save_pretrained``, or the authors' Lightning checkpoint).
         ``None``: the released architecture with random weights drawn from
-        ``random_state`` (a baseline; warns).
+        ``random_state`` (a fixed seed by default; a baseline; warns).
     pooling : {"mean", "flatten"}
         ``"mean"``: the 4 summary tokens (512 each) averaged over time
         patches, 2048 features; ``"flatten"``: every patch's summary tokens,
@@ -466,7 +473,8 @@ class EEGPTEmbedder(_BaseEmbedder):
         ch_names=None,
         unit="V",
         on_missing="raise",
-        on_unknown="raise",
+        on_unknown="auto",
+        ch_aliases=None,
         batch_size=32,
         device="auto",
         precision="auto",
@@ -483,6 +491,7 @@ class EEGPTEmbedder(_BaseEmbedder):
         self.unit = unit
         self.on_missing = on_missing
         self.on_unknown = on_unknown
+        self.ch_aliases = ch_aliases
         self.batch_size = batch_size
         self.device = device
         self.precision = precision
@@ -546,7 +555,7 @@ class CodeBrainEmbedder(_BaseEmbedder):
         Registry name (``"codebrain"``), Hub id, or local path (a directory
         written by ``save_pretrained``, or the authors' checkpoint file).
         ``None``: the released architecture with random weights drawn from
-        ``random_state`` (a baseline; warns).
+        ``random_state`` (a fixed seed by default; a baseline; warns).
     pooling : {"mean", "channel"}
         ``"mean"``: mean over channels and patches, 200 features;
         ``"channel"``: mean over patches per channel, 19 x 200 features
@@ -598,7 +607,8 @@ class CodeBrainEmbedder(_BaseEmbedder):
         ch_names=None,
         unit="V",
         on_missing="raise",
-        on_unknown="raise",
+        on_unknown="auto",
+        ch_aliases=None,
         batch_size=32,
         device="auto",
         precision="auto",
@@ -614,6 +624,7 @@ class CodeBrainEmbedder(_BaseEmbedder):
         self.unit = unit
         self.on_missing = on_missing
         self.on_unknown = on_unknown
+        self.ch_aliases = ch_aliases
         self.batch_size = batch_size
         self.device = device
         self.precision = precision

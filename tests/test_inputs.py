@@ -322,15 +322,22 @@ def test_non_eeg_channels_are_left_out(epochs):
 
 def test_edf_maps_to_tueg_channels(edf_epochs):
     assert "EEG T3" in edf_epochs.ch_names and "EEG A2-A1" in edf_epochs.ch_names
+    # 'EEG A2-A1' (an ear electrode against the other ear) is a 10-05 electrode
+    # no model has a channel for: left out by default (on_unknown="auto"),
+    # an error only when asked for strictness.
     for name in RECORDS:
-        with pytest.raises(ValueError, match=r"EEG A2-A1"):
-            prepare(edf_epochs, get_record(name))
+        with pytest.raises(ValueError, match=r"EEG A2-A1.*electrode"):
+            prepare(edf_epochs, get_record(name), on_unknown="raise")
     record = get_record("eegdino-small")
-    with pytest.warns(UserWarning, match=r"\['EEG A2-A1'\]"):
-        out = prepare(edf_epochs, record, on_unknown="drop")
+    with pytest.warns(UserWarning, match=r"1 electrode\(s\).*\['EEG A2-A1'\]"):
+        out = prepare(edf_epochs, record)
     assert out.ch_names == list(TUEG_19_CHANNELS)
     assert out.dropped == ["EEG A2-A1", "ECG ECG"]
     assert "ecg" in out.drop_reasons["ECG ECG"]
+    assert out.report.reference is None  # only the dropped 'EEG A2-A1' states one
+    assert out.report.channels_renamed["EEG T3"] == "T7"
+    assert out.report.channels_dropped == out.drop_reasons
+    assert out.report.resampled_from == 500.0 and out.report.sfreq == 200.0
     assert out.data.shape == (5, 19, 800)
     # Old names map to new slots: T3 -> T7, T6 -> P8.
     data = edf_epochs.get_data()
@@ -396,7 +403,7 @@ def test_invalid_arrays_raise(epochs):
         prepare(data, get_record("eegpt"), on_missing="ignore", **kw)
     with pytest.raises(ValueError, match="on_unknown must be"):
         prepare(data, get_record("eegpt"), on_unknown="ignore", **kw)
-    with pytest.raises(ValueError, match="None of the channels"), pytest.warns(UserWarning):
+    with pytest.raises(ValueError, match="None of the channels"):
         prepare(data[:, :2], get_record("eegpt"), sfreq=250, ch_names=["a", "b"],
                 on_unknown="drop")  # fmt: skip
 
