@@ -533,7 +533,7 @@ class ChannelSelection:
         return ", ".join(refs) if refs else None
 
 
-def _listing(names, limit=20):
+def _listing(names, limit=100):
     shown = [repr(n) for n in names[:limit]]
     more = f" and {len(names) - limit} more" if len(names) > limit else ""
     return "[" + ", ".join(shown) + "]" + more
