@@ -204,7 +204,23 @@ def parse_ch_name(name: str) -> ParsedChannel:
     >>> parse_ch_name("EEG-0").kind
     'other'
     """
-    valid = standard_electrodes()
+    key, reference, second = _split(name)
+    if second is not None:
+        valid = standard_electrodes()
+        if key in valid and second in valid:
+            return ParsedChannel(str(name), "bipolar", key, second, f"{key}-{second}")
+        return ParsedChannel(str(name), "other", None, None, f"{key}-{second}")
+    if key in standard_electrodes():
+        return ParsedChannel(str(name), "electrode", key, reference, key)
+    return ParsedChannel(str(name), "other", None, reference, key)
+
+
+def _split(name: str):
+    """Rules 1-5 of :func:`parse_ch_name` (no montage): ``(key, reference, second)``.
+
+    ``second`` is the part after a hyphen that is not a reference (the
+    second electrode of a possible bipolar derivation), else ``None``.
+    """
     key = _clean(name)
     reference = None
     if key.count("-") == 1:
@@ -212,14 +228,10 @@ def parse_ch_name(name: str) -> ParsedChannel:
         active = _OLD_TO_NEW.get(active, active)
         if ref in _REFERENCE_WORDS or ref in _REFERENCE_SITES:
             key, reference = active, ref
-        elif active in valid and _OLD_TO_NEW.get(ref, ref) in valid:
-            second = _OLD_TO_NEW.get(ref, ref)
-            return ParsedChannel(str(name), "bipolar", active, second, f"{active}-{second}")
+        else:
+            return active, None, _OLD_TO_NEW.get(ref, ref)
     key = _strip_dots(key)
-    key = _OLD_TO_NEW.get(key, key)
-    if key in valid:
-        return ParsedChannel(str(name), "electrode", key, reference, key)
-    return ParsedChannel(str(name), "other", None, reference, key)
+    return _OLD_TO_NEW.get(key, key), reference, None
 
 
 def channel_type_from_name(name: str) -> str | None:
@@ -249,7 +261,7 @@ def channel_type_from_name(name: str) -> str | None:
     for word, kind in _TYPE_WORDS:
         if word in upper:
             return kind
-    if parse_ch_name(name).key in _EYE_SITES:
+    if _split(name)[0] in _EYE_SITES:
         return "eog"
     return None
 
@@ -289,10 +301,9 @@ def normalize_ch_name(name: str, vocabulary=None) -> str | None:
     vocab = EEGPT_CHANNELS if vocabulary is None else vocabulary
     if not isinstance(vocab, (set, frozenset)):
         vocab = set(vocab)
-    parsed = parse_ch_name(name)
-    if parsed.kind == "bipolar":
-        return None
-    key = parsed.key
+    key, _, second = _split(name)  # no montage needed: the models call this too
+    if second is not None:
+        return None  # "A-B" without a reference: a bipolar derivation or unknown
     for candidate in (key, _NEW_TO_OLD.get(key), _OLD_TO_NEW.get(key)):
         if candidate is not None and candidate in vocab:
             return candidate

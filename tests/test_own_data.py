@@ -307,6 +307,22 @@ def test_random_weights_are_reproducible_by_default():
     assert other.encoder_hash_ != a.encoder_hash_  # random_state still overrides
 
 
+def test_random_weights_default_seed_lets_the_cache_hit(tmp_path):
+    epochs = _epochs(list(TUEG_19_CHANNELS), 200.0, n_epochs=2)
+    base = EEGDINOEmbedder(checkpoint=None, device="cpu", memory=str(tmp_path))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        first = clone(base).fit_transform(epochs)
+        second = clone(base).fit(epochs)
+    calls = []
+    handle = second.encoder_.register_forward_hook(lambda *args: calls.append(1))
+    try:
+        assert_array_equal(second.transform(epochs), first)
+    finally:
+        handle.remove()
+    assert calls == []  # every epoch came from the cache of the first clone
+
+
 # --------------------------------------------------------------------------
 # Recording helpers and skeegfm embed
 # --------------------------------------------------------------------------
