@@ -539,20 +539,25 @@ def _listing(names, limit=100):
     return "[" + ", ".join(shown) + "]" + more
 
 
-def _unknown_message(record, no_slot, bipolar, other, on_unknown):
+def _unknown_message(record, no_slot, bipolar, other):
     parts = []
     if bipolar:
         pairs = ", ".join(f"{n!r} ({p.electrode}-{p.reference})" for n, p in bipolar)
+        what = (
+            "is a bipolar derivation between two scalp electrodes, not an electrode"
+            if len(bipolar) == 1
+            else "are bipolar derivations between two scalp electrodes, not electrodes"
+        )
         parts.append(
-            f"{pairs} {'is a' if len(bipolar) == 1 else 'are'} bipolar derivation(s) between "
-            "two scalp electrodes, not electrodes: the model needs each electrode against one "
-            "common reference. Use referential channels if the recording has them"
+            f"{pairs} {what}: the model needs each electrode against one common reference. "
+            "Use referential channels if the recording has them"
         )
     if other:
         names = [n for n, _ in other]
+        verb = "is not an electrode name" if len(names) == 1 else "are not electrode names"
         parts.append(
-            f"{_listing(names)} {'is' if len(names) == 1 else 'are'} not electrode name(s) of "
-            "the 10-05 system (MNE's template montage) nor of a known convention (case, "
+            f"{_listing(names)} {verb} of the 10-05 system (MNE's template montage) nor of a "
+            "known convention (case, "
             "'EEG ' / 'EEG-' / 'EEG:' prefixes, trailing dots, '-REF'/'-LE'/'-A1'/'-M2' "
             f"references, old names T3/T4/T5/T6). Name their electrodes with "
             f"{option_hint('ch_aliases', {names[0]: '<electrode>'})}, or type them as "
@@ -679,13 +684,7 @@ def select_channels(
     strict = (no_slot + bipolar + other) if on_unknown == "raise" else (bipolar + other)
     if on_unknown != "drop" and strict:
         raise ValueError(
-            _unknown_message(
-                record,
-                no_slot if on_unknown == "raise" else [],
-                bipolar,
-                other,
-                on_unknown,
-            )
+            _unknown_message(record, no_slot if on_unknown == "raise" else [], bipolar, other)
         )
     for name, _ in no_slot:
         reasons[name] = f"an electrode {record.name} has no channel for"

@@ -211,7 +211,7 @@ def test_bci_iv_2a_numbered_channels_need_aliases(tiny_checkpoint):
     with pytest.raises(ValueError) as err:
         _tiny(EEGPTEmbedder, tiny_checkpoint).fit(epochs)
     message = str(err.value)
-    assert "'EEG-0'" in message and "not electrode name" in message
+    assert "'EEG-0'" in message and "are not electrode names" in message
     assert "ch_aliases={'EEG-0': '<electrode>'}" in message and "on_unknown='drop'" in message
     est, _ = _fit(_tiny(EEGPTEmbedder, tiny_checkpoint, ch_aliases=BCI_IV_2A_ALIASES), epochs)
     assert len(est.channels_used_) == 22
