@@ -437,6 +437,11 @@ class _BaseFoundationEstimator(BaseEstimator):
         random_state = DEFAULT_RANDOM_STATE if self.random_state is None else self.random_state
         return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
 
+    def _fixed_ch_names(self):
+        """Canonical channels (model order) the fitted encoder was built for,
+        or None when its channel slots are fixed by the record (default)."""
+        return None
+
     def _frozen_encoder(self, record, source, prepared, device) -> FrozenEncoder:
         """Load (or fetch from the process-wide cache) the frozen encoder.
 
@@ -512,7 +517,7 @@ class _BaseFoundationEstimator(BaseEstimator):
 
     def _prepare(self, eeg, record=None):
         """Model-ready float32 data through :func:`~skeegfm._inputs.prepare_for_model`."""
-        n_times = self._fixed_n_times() if hasattr(self, "encoder_") else None
+        fitted = hasattr(self, "encoder_")
         # Adaptations were warned about once, at fit (same channels and rate).
         return prepare_for_model(
             eeg,
@@ -520,7 +525,8 @@ class _BaseFoundationEstimator(BaseEstimator):
             on_missing=self.on_missing,
             on_unknown=self.on_unknown,
             ch_aliases=self.ch_aliases,
-            n_times=n_times,
+            n_times=self._fixed_n_times() if fitted else None,
+            model_ch_names=self._fixed_ch_names() if fitted else None,
             warn=False,
         )
 
@@ -653,9 +659,9 @@ def _check_choice(name, value, choices) -> None:
 
 def _first_epochs(eeg, n: int):
     """The first ``n`` epochs of an :class:`~skeegfm._inputs.EEGInput` (a view)."""
-    return dataclasses.replace(eeg, data=eeg.data[:n])
+    return eeg.take(slice(0, n))
 
 
 def _subset_epochs(eeg, index):
-    return dataclasses.replace(eeg, data=eeg.data[index])
+    return eeg.take(index)
 

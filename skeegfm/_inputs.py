@@ -21,6 +21,7 @@ references are read only from the record.
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from dataclasses import asdict, dataclass, field
 
@@ -40,7 +41,9 @@ __all__ = [
     "ChannelSelection",
     "EEGInput",
     "InputReport",
+    "EEGPart",
     "PreparedInput",
+    "check_amplitude",
     "check_same_channels",
     "prepare",
     "prepare_for_model",
@@ -68,6 +71,10 @@ _ON_MISSING = ("raise", "interpolate", "zero")
 _UPSAMPLING_NOTICE = 1.5
 _ON_UNKNOWN = ("auto", "raise", "drop")
 
+#: stacklevel of read_eeg's warnings: check_amplitude <- read_eeg <- _read <-
+#: the estimator's fit/transform <- the caller.
+_USER_STACKLEVEL = 5
+
 
 @dataclass
 class EEGInput:
@@ -87,7 +94,14 @@ class EEGInput:
         Sampling rate, Hz.
     info : mne.Info | None
         The measurement info of Epochs (electrode positions for
-        interpolation, bad channels); ``None`` for arrays.
+        interpolation, bad channels); ``None`` for arrays. For a list of
+        Epochs, the first element's.
+    parts : list of EEGPart | None
+        ``None`` when every epoch has the same channel types and bad
+        channels (always for arrays and a single Epochs). For a list of
+        Epochs whose elements differ in them, one :class:`EEGPart` per
+        distinct combination; ``ch_types`` and ``info`` above are then those
+        of the first part (which holds element 0).
     """
 
     data: np.ndarray
@@ -95,11 +109,63 @@ class EEGInput:
     ch_types: list
     sfreq: float
     info: mne.Info | None = None
+    parts: list | None = None
 
     @property
     def n_epochs(self) -> int:
         """Number of epochs."""
         return self.data.shape[0]
+
+    def take(self, index) -> EEGInput:
+        """The epochs at ``index`` (a slice or integer array), ``parts`` kept in step."""
+        data = self.data[index]
+        if not self.parts:
+            return dataclasses.replace(self, data=data)
+        positions = np.arange(self.n_epochs)[index]
+        owner = np.empty(self.n_epochs, dtype=np.intp)
+        element = np.empty(self.n_epochs, dtype=np.intp)
+        for k, part in enumerate(self.parts):
+            owner[part.epochs] = k
+            element[part.epochs] = part.elements
+        parts = []
+        for k, part in enumerate(self.parts):
+            mask = owner[positions] == k
+            if mask.any():
+                parts.append(
+                    dataclasses.replace(
+                        part, epochs=np.flatnonzero(mask), elements=element[positions[mask]]
+                    )
+                )
+        first = parts[0]
+        return dataclasses.replace(
+            self,
+            data=data,
+            ch_types=list(first.ch_types),
+            info=first.info,
+            parts=parts if len(parts) > 1 else None,
+        )
+
+
+@dataclass
+class EEGPart:
+    """Epochs of a list of Epochs that share channel types and bad channels.
+
+    Attributes
+    ----------
+    epochs : ndarray of int
+        Positions of these epochs in ``EEGInput.data``.
+    elements : ndarray of int
+        Index, in the caller's list, of the element each epoch came from.
+    ch_types : list of str
+        MNE channel types of these elements.
+    info : mne.Info
+        The info of the first of these elements (its ``bads`` are theirs).
+    """
+
+    epochs: np.ndarray
+    elements: np.ndarray
+    ch_types: list
+    info: mne.Info
 
 
 @dataclass
@@ -216,11 +282,24 @@ class PreparedInput:
 # --------------------------------------------------------------------------
 
 
-def _check_finite(data, ch_names):
-    # min and max propagate NaN and reveal inf without a boolean copy of data.
-    if data.size and np.isfinite(data.min()) and np.isfinite(data.max()):
+def _extremes(data):
+    """Per-(epoch, channel) minimum and maximum, each (n_epochs, n_chans).
+
+    Two passes over ``data`` without a copy; they propagate NaN and reveal
+    inf (the finiteness check) and give flat channels (max == min).
+    """
+    if data.flags.c_contiguous:  # rows of samples: the fastest reduction
+        rows = data.reshape(-1, data.shape[-1])
+        shape = data.shape[:2]
+        return rows.min(axis=1).reshape(shape), rows.max(axis=1).reshape(shape)
+    return data.min(axis=2), data.max(axis=2)
+
+
+def _check_finite(data, ch_names, extremes=None):
+    low, high = _extremes(data) if extremes is None else extremes
+    if np.isfinite(low).all() and np.isfinite(high).all():
         return
-    bad = ~np.isfinite(data).all(axis=(0, 2))
+    bad = ~(np.isfinite(low) & np.isfinite(high)).all(axis=0)
     names = [ch_names[i] for i in np.flatnonzero(bad)]
     raise ValueError(
         f"The EEG contains non-finite values (NaN or inf) in channels {names}. "
@@ -326,7 +405,222 @@ def _read_epochs_list(X):
             )
     # Gathering the one-epoch objects is the only per-element step.
     data = np.concatenate([_epochs_data(e) for e in X], axis=0)
-    return data, first
+    return data, first, _list_parts(X)
+
+
+def _list_parts(X):
+    """Group the elements of a list of Epochs by channel types and bad channels.
+
+    Returns None when all elements agree (the usual case: the splits of one
+    Epochs), else one :class:`EEGPart` per distinct combination, in order of
+    first appearance (the first holds element 0).
+    """
+    signatures = [
+        (
+            tuple(sorted(e.info["bads"])),
+            # MNE derives a channel's type from these fields; get_channel_types
+            # (~30 us per element) runs once per distinct combination below.
+            tuple((ch["kind"], ch["coil_type"], ch["unit"]) for ch in e.info["chs"]),
+        )
+        for e in X
+    ]
+    if all(sig == signatures[0] for sig in signatures):
+        return None
+    groups = {}
+    for i, sig in enumerate(signatures):
+        groups.setdefault(sig, []).append(i)
+    sizes = np.array([len(e) for e in X])
+    starts = np.concatenate([[0], np.cumsum(sizes)])
+    element_of = np.repeat(np.arange(len(X)), sizes)
+    parts = []
+    for members in groups.values():
+        epochs = np.concatenate([np.arange(starts[i], starts[i + 1]) for i in members])
+        head = X[members[0]]
+        parts.append(
+            EEGPart(
+                epochs=epochs,
+                elements=element_of[epochs],
+                ch_types=list(head.get_channel_types()),
+                info=head.info,
+            )
+        )
+    return parts
+
+
+#: Physiological range of the median absolute amplitude of scalp EEG, µV (see
+#: :func:`check_amplitude`).
+AMPLITUDE_RANGE_UV = (0.1, 5000.0)
+
+#: Typical median absolute amplitude of scalp EEG, µV: the unit suggested
+#: for implausible data is the one that brings them closest to it.
+_TYPICAL_UV = 10.0
+
+_UNIT_WORDS = {"V": "volts", "mV": "millivolts", "uV": "microvolts"}
+
+
+def check_amplitude(
+    data, ch_names, *, unit="V", ch_types=None, bads=(), source="array", extremes=None,
+    stacklevel=2,
+) -> dict:  # fmt: skip
+    """Warn when EEG amplitudes are implausible for scalp EEG or channels are flat.
+
+    The statistic is the median absolute amplitude, in microvolts, of the
+    EEG channels (type ``"eeg"``, not in ``bads``, not flat) after removing
+    each epoch's mean per channel: robust to artefacts, DC offsets and a few
+    dead channels. It is computed on at most 16 evenly spaced epochs and
+    about 2**16 values in all, so it costs about a millisecond whatever the
+    data size, besides the per-(epoch, channel) minimum and maximum (two
+    passes over the data, shared with the finiteness check). Outside :data:`AMPLITUDE_RANGE_UV`, 0.1 µV to
+    5 mV, one warning names the likely mistake and the fix.
+
+    Why these bounds: scalp EEG is about 10-100 µV peak to peak (median
+    absolute amplitude about 2-50 µV); the noise floor of EEG amplifiers is
+    about 0.5-1 µV, so a median below 0.1 µV cannot be a recording (volts
+    declared as microvolts give about 1e-5 µV, millivolts as microvolts
+    about 0.01 µV); artefacts (blinks, movement) reach a few hundred µV to a
+    few mV only in a minority of samples, so a median above 5 mV is not EEG
+    either (microvolts declared as volts give about 1e7 µV, as millivolts
+    about 1e4 µV, millivolts as volts about 1e4 µV). Every factor-1000 unit
+    mistake on typical EEG (2-50 µV) falls outside the range; correct data
+    do not.
+
+    Channels constant over time (all zeros, or a constant) are reported too,
+    by name: in every epoch, or in some.
+
+    Parameters
+    ----------
+    data : ndarray of shape (n_epochs, n_chans, n_times)
+        The EEG in ``unit`` (not modified, not copied).
+    ch_names : list of str
+        Channel names, one per row.
+    unit : {"V", "mV", "uV", "µV"}
+        The unit the caller declared for ``data`` (Epochs: ``"V"``).
+    ch_types : list of str | None
+        MNE channel types; ``None``: all ``"eeg"``.
+    bads : collection of str
+        Channels marked bad (left out of the check).
+    source : {"array", "epochs"}
+        Where the data came from, for the fix the warning suggests: an
+        array's ``unit=`` parameter, or the scaling of the Epochs (which
+        always hold volts; e.g. an EDF file whose unit field MNE did not
+        understand).
+    extremes : tuple of ndarray | None
+        Per-(epoch, channel) minimum and maximum of ``data`` if already
+        computed (:func:`read_eeg` computes them for the finiteness check).
+    stacklevel : int
+        ``stacklevel`` of the warnings, counted from the caller.
+
+    Returns
+    -------
+    report : dict
+        ``median_abs_uv`` (float, NaN without EEG channels), ``suggested_unit``
+        (the unit that makes the amplitude plausible, or None when it is
+        plausible or no unit does), ``flat`` (channels flat in every epoch)
+        and ``flat_in_some`` (channel -> number of flat epochs).
+
+    Warns
+    -----
+    UserWarning
+        Once for an implausible amplitude, once for flat channels.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.random.default_rng(0).normal(scale=20, size=(4, 2, 500))  # µV
+    >>> check_amplitude(X * 1e-6, ["Cz", "Pz"], unit="V")["suggested_unit"] is None
+    True
+    """
+    factor = _UNIT_TO_VOLTS[unit] * 1e6  # to µV
+    n_epochs, n_chans, n_times = data.shape
+    ch_types = ["eeg"] * n_chans if ch_types is None else list(ch_types)
+    bads = set(bads)
+    rows = np.array(
+        [k for k in range(n_chans) if ch_types[k] == "eeg" and ch_names[k] not in bads],
+        dtype=np.intp,
+    )
+    report = {"median_abs_uv": float("nan"), "suggested_unit": None, "flat": [],
+              "flat_in_some": {}}  # fmt: skip
+    if not rows.size:
+        return report
+    low, high = _extremes(data) if extremes is None else extremes
+    flat = high[:, rows] == low[:, rows]  # (n_epochs, n_eeg)
+    n_flat = flat.sum(axis=0)
+    report["flat"] = [ch_names[rows[k]] for k in np.flatnonzero(n_flat == n_epochs)]
+    some = np.flatnonzero((n_flat > 0) & (n_flat < n_epochs))
+    report["flat_in_some"] = {ch_names[rows[k]]: int(n_flat[k]) for k in some}
+    if report["flat"] or report["flat_in_some"]:
+        some = ", ".join(f"{name!r} in {n}" for name, n in report["flat_in_some"].items())
+        parts = []
+        if report["flat"]:
+            parts.append(f"{report['flat']} in every epoch")
+        if some:
+            parts.append(f"{some} of {n_epochs} epochs")
+        warnings.warn(
+            f"Flat EEG channels (constant, e.g. all zeros): {'; '.join(parts)}. A disconnected "
+            "or zero-filled electrode is not EEG: mark it bad (epochs.info['bads']) so the model "
+            "treats it as missing (see on_missing), or drop it (epochs.drop_channels).",
+            UserWarning,
+            stacklevel=stacklevel,
+        )
+    live = rows[n_flat < n_epochs]
+    if not live.size:
+        return report
+    # A bounded sample (at most ~2**16 values): evenly spaced epochs, strided
+    # samples, live EEG rows.
+    picks = np.unique(np.linspace(0, n_epochs - 1, min(n_epochs, 16)).round().astype(np.intp))
+    per_row = max(8, 2**16 // (len(picks) * len(live)))
+    step = max(1, -(-n_times // per_row))
+    sample = np.asarray(data[picks, :, ::step][:, live], dtype=np.float64)
+    sample -= sample.mean(axis=2, keepdims=True)
+    median = float(np.median(np.abs(sample))) * factor
+    report["median_abs_uv"] = median
+    lo, hi = AMPLITUDE_RANGE_UV
+    if lo <= median <= hi:
+        return report
+    # The unit under which these numbers would be plausible EEG.
+    candidates = {
+        u: median * _UNIT_TO_VOLTS[u] / _UNIT_TO_VOLTS[unit] for u in ("V", "mV", "uV")
+    }
+    plausible = {u: v for u, v in candidates.items() if lo <= v <= hi}
+    suggested = (
+        min(plausible, key=lambda u: abs(np.log10(plausible[u] / _TYPICAL_UV)))
+        if plausible
+        else None
+    )
+    report["suggested_unit"] = suggested
+    size = "small" if median < lo else "large"
+    head = (
+        f"The EEG amplitude is implausibly {size}: median absolute amplitude "
+        f"{median:.3g} \u00b5V (scalp EEG: about 2-50 \u00b5V; plausible "
+        f"{lo:g}-{hi:g} \u00b5V)"
+    )
+    if source == "epochs":
+        if suggested is not None and suggested != "V":
+            scale = _UNIT_TO_VOLTS[suggested]
+            fix = (
+                f"The values look like {_UNIT_WORDS[suggested]}, but mne.Epochs hold volts "
+                "(an EDF/BDF file whose unit field MNE did not understand?). Rescale them "
+                f"(epochs.apply_function(lambda x: x * {scale:g}, picks='eeg')), read the file "
+                f"with the right unit (mne.io.read_raw_edf(..., units='{suggested}')), or "
+                f"pass the array with unit='{suggested}'."
+            )
+        else:
+            fix = (
+                "mne.Epochs hold volts: check how the data were scaled (an EDF/BDF unit "
+                "field MNE did not understand, or a conversion applied twice)."
+            )
+    elif suggested is not None:
+        fix = (
+            f"The values look like {_UNIT_WORDS[suggested]} passed with unit={unit!r}; "
+            f"pass unit='{suggested}'."
+        )
+    else:
+        fix = (
+            f"No unit makes them plausible: check the data's scaling (unit={unit!r} "
+            "was declared)."
+        )
+    warnings.warn(f"{head}. {fix}", UserWarning, stacklevel=stacklevel)
+    return report
 
 
 def read_eeg(X, *, sfreq=None, ch_names=None, unit="V") -> EEGInput:
@@ -366,6 +660,19 @@ def read_eeg(X, *, sfreq=None, ch_names=None, unit="V") -> EEGInput:
         or ``ch_names`` are missing or invalid for an array, or disagree with
         the Epochs; if ``len(ch_names) != n_chans``; if the Epochs of a list
         differ in channels, sampling rate or length; if ``unit`` is unknown.
+
+    Warns
+    -----
+    UserWarning
+        Once per call, from :func:`check_amplitude`: if the EEG amplitude is
+        implausible for the declared unit (naming the likely unit), or EEG
+        channels are flat.
+
+    Notes
+    -----
+    The elements of a list of Epochs may differ in bad channels and channel
+    types: ``eeg.parts`` then groups them, and :func:`prepare_for_model`
+    prepares each group with its own (see :class:`EEGPart`).
     """
     if unit not in _UNIT_TO_VOLTS:
         raise ValueError(
@@ -374,24 +681,28 @@ def read_eeg(X, *, sfreq=None, ch_names=None, unit="V") -> EEGInput:
     if isinstance(X, mne.BaseEpochs) or (
         isinstance(X, (list, tuple)) and len(X) and isinstance(X[0], mne.BaseEpochs)
     ):
+        parts = None
         if isinstance(X, mne.BaseEpochs):
             if len(X) == 0:
                 raise ValueError("The Epochs are empty (0 epochs, all dropped?).")
             data, epochs = _epochs_data(X), X
         else:
-            data, epochs = _read_epochs_list(list(X))
+            data, epochs, parts = _read_epochs_list(list(X))
         info = epochs.info
         names = list(epochs.ch_names)
         _check_epochs_args(sfreq, ch_names, unit, info["sfreq"], names)
         _check_shape(data.shape, "The Epochs data")
-        _check_finite(data, names)
+        extremes = _extremes(data)
+        _check_finite(data, names, extremes)
+        types = list(epochs.get_channel_types()) if parts is None else list(parts[0].ch_types)
+        check_amplitude(
+            data, names, unit="V", ch_types=types, bads=info["bads"], source="epochs",
+            extremes=extremes, stacklevel=_USER_STACKLEVEL,
+        )  # fmt: skip
         return EEGInput(
-            data=data,
-            ch_names=names,
-            ch_types=list(epochs.get_channel_types()),
-            sfreq=float(info["sfreq"]),
-            info=info,
-        )
+            data=data, ch_names=names, ch_types=types, sfreq=float(info["sfreq"]), info=info,
+            parts=parts,
+        )  # fmt: skip
     if isinstance(X, (mne.io.BaseRaw, mne.Evoked)):
         raise TypeError(
             f"Got {type(X).__name__}; skeegfm needs epochs. Cut continuous data into "
@@ -419,7 +730,11 @@ def read_eeg(X, *, sfreq=None, ch_names=None, unit="V") -> EEGInput:
     names = _check_ch_names(ch_names, data.shape[1])
     if not np.issubdtype(data.dtype, np.floating):
         data = data.astype(np.float64)
-    _check_finite(data, names)
+    extremes = _extremes(data)
+    _check_finite(data, names, extremes)
+    check_amplitude(
+        data, names, unit=unit, source="array", extremes=extremes, stacklevel=_USER_STACKLEVEL
+    )
     factor = _UNIT_TO_VOLTS[unit]
     if factor != 1.0:
         data = data * data.dtype.type(factor)  # a new array: X is untouched
@@ -805,7 +1120,7 @@ def _interpolate(data, slots, present_names, present_pos, model_names, missing_s
 
 def prepare_for_model(
     eeg: EEGInput, record, *, on_missing="raise", on_unknown="auto", ch_aliases=None,
-    n_times=None, warn=True,
+    n_times=None, warn=True, model_ch_names=None,
 ) -> PreparedInput:  # fmt: skip
     """Turn validated EEG into the input one released checkpoint expects.
 
@@ -857,6 +1172,9 @@ def prepare_for_model(
     warn : bool
         Issue the warnings above. Estimators warn once per ``fit`` and pass
         ``False`` for the data they prepare afterwards.
+    model_ch_names : list of str | None
+        If given, the canonical channels (in model order) the output must
+        have, e.g. those an EEGPT encoder was built for at fit.
 
     Returns
     -------
@@ -871,9 +1189,23 @@ def prepare_for_model(
         If channels are unknown (per ``on_unknown``), missing
         (``on_missing="raise"``), impossible to interpolate (no electrode
         positions), if no channel matches, if two channels map to one name,
-        if the resampled window is shorter than ``record.min_n_times``, or if
-        its length differs from ``n_times``.
+        if the resampled window is shorter than ``record.min_n_times``
+        (checked before resampling), if its length differs from ``n_times``,
+        if the fed channels differ from ``model_ch_names`` (the message names
+        the channels and why they are left out, e.g. marked bad), if the
+        elements of a list of Epochs feed different channels (naming the
+        elements), or if the output holds NaN or inf (float32 overflow of
+        implausibly large input).
     """
+    if eeg.parts:
+        return _prepare_parts(
+            eeg, record, on_missing=on_missing, on_unknown=on_unknown, ch_aliases=ch_aliases,
+            n_times=n_times, warn=warn, model_ch_names=model_ch_names,
+        )  # fmt: skip
+    # Before resampling: MNE's filter design fails on a few samples.
+    n_out = int(round(eeg.data.shape[-1] * float(record.sfreq) / eeg.sfreq))
+    if n_out < record.min_n_times:
+        raise ValueError(_too_short_message(eeg, record, n_out))
     bads = eeg.info["bads"] if eeg.info is not None else ()
     sel = select_channels(
         eeg.ch_names, eeg.ch_types, record, bads=bads, on_unknown=on_unknown,
@@ -883,6 +1215,12 @@ def prepare_for_model(
         for notice in sel.notices:
             _warn(notice)
     rows, slots, model_names = sel.rows, sel.slots, sel.model_names
+    if model_ch_names is not None and list(model_names) != list(model_ch_names):
+        raise ValueError(
+            _channel_change_message(
+                record, model_names, model_ch_names, list(sel.dropped), dict(sel.dropped)
+            )
+        )
     missing_slots = [model_names.index(m) for m in sel.missing]
     present_pos = None
     if sel.missing and on_missing == "interpolate":
@@ -938,12 +1276,7 @@ def prepare_for_model(
             verbose=False,
         )
     if data.shape[-1] < record.min_n_times:
-        raise ValueError(
-            f"Windows of {eeg.data.shape[-1]} samples at {eeg.sfreq} Hz are "
-            f"{data.shape[-1]} samples at {record.sfreq} Hz, shorter than the "
-            f"{record.min_n_times} samples ({record.min_n_times / record.sfreq:g} s) "
-            f"{record.name} needs. Use longer epochs."
-        )
+        raise ValueError(_too_short_message(eeg, record, data.shape[-1]))
 
     if record.reference == "average":
         # Zero-filled slots stay zero; the mean is over the channels with signal.
@@ -998,8 +1331,17 @@ def prepare_for_model(
         samples_padded=int(padded),
         samples_trimmed=int(trimmed),
     )
+    out = np.ascontiguousarray(data, dtype=np.float32)
+    if not (np.isfinite(out.min()) and np.isfinite(out.max())):
+        peak = float(np.nanmax(np.abs(eeg.data)))
+        raise ValueError(
+            f"After preprocessing for {record.name} (resampling, re-referencing, scaling to "
+            f"{record.unit}, float32) the EEG holds non-finite values: the input reaches "
+            f"{peak:.3g} V, which overflows float32 ({record.scale_from_volts:g} x volts). "
+            "Scalp EEG is below about 1e-3 V: check the data's unit (unit=) and scaling."
+        )
     return PreparedInput(
-        data=np.ascontiguousarray(data, dtype=np.float32),
+        data=out,
         ch_names=list(model_names),
         sfreq=float(record.sfreq),
         dropped=list(sel.dropped),
@@ -1007,6 +1349,116 @@ def prepare_for_model(
         filled=filled,
         report=report,
     )
+
+
+def _too_short_message(eeg, record, n_out):
+    return (
+        f"Windows of {eeg.data.shape[-1]} samples at {eeg.sfreq:g} Hz are "
+        f"{n_out} samples at {record.sfreq:g} Hz, shorter than the "
+        f"{record.min_n_times} samples ({record.min_n_times / record.sfreq:g} s, one patch) "
+        f"{record.name} needs. Use epochs of at least {record.min_n_times / record.sfreq:g} s."
+    )
+
+
+def _why_left_out(canon, record, dropped, reasons):
+    """How input channels that map to ``canon`` were left out, or None."""
+    names = [n for n in dropped if normalize_ch_name(n, record.ch_names) == canon]
+    return "; ".join(f"{n!r}: {reasons[n]}" for n in names) or None
+
+
+def _channel_change_message(record, model_names, expected, dropped, reasons):
+    now, then = list(model_names), list(expected)
+    lost = [c for c in then if c not in now]
+    new = [c for c in now if c not in then]
+    parts = []
+    for canon in lost:
+        why = _why_left_out(canon, record, dropped, reasons) or "absent from the data"
+        parts.append(f"{canon} was fed at fit but is left out now ({why})")
+    for canon in new:
+        parts.append(f"{canon} is fed now but was not at fit (marked bad, not EEG or absent then)")
+    if not parts:
+        parts.append(f"same channels in another order ({now} instead of {then})")
+    return (
+        f"The channels fed to {record.name} differ from those at fit: {'; '.join(parts)}. "
+        "The encoder was built for the channels seen at fit: mark the same channels bad as "
+        "then (info['bads']), interpolate the bad ones (epochs.interpolate_bads()), or refit."
+    )
+
+
+def _prepare_parts(eeg, record, **kwargs) -> PreparedInput:
+    """:func:`prepare_for_model` of a list of Epochs whose elements differ in
+    bad channels or channel types: each group of elements prepared with its
+    own, then the results put back in epoch order. The model must receive
+    the same channels from every element."""
+    model_ch_names = kwargs.pop("model_ch_names", None)
+    results = []
+    for part in eeg.parts:
+        sub = EEGInput(
+            data=eeg.data[part.epochs], ch_names=eeg.ch_names, ch_types=list(part.ch_types),
+            sfreq=eeg.sfreq, info=part.info,
+        )  # fmt: skip
+        element = int(part.elements[0])
+        try:
+            prepared = prepare_for_model(sub, record, **kwargs)
+        except ValueError as err:
+            raise ValueError(
+                f"Element {element} of the list of Epochs (bad channels "
+                f"{sorted(part.info['bads'])}): {err}"
+            ) from err
+        results.append((part, prepared))
+    first_part, first = results[0]
+    for part, prepared in results[1:]:
+        if prepared.ch_names != first.ch_names or prepared.data.shape[1:] != first.data.shape[1:]:
+            a, b = int(first_part.elements[0]), int(part.elements[0])
+            only_a = [c for c in first.ch_names if c not in prepared.ch_names]
+            only_b = [c for c in prepared.ch_names if c not in first.ch_names]
+            facts = []
+            for canon in only_a:
+                why = _why_left_out(canon, record, prepared.dropped, prepared.drop_reasons)
+                facts.append(f"element {b} leaves out {canon} ({why or 'absent'})")
+            for canon in only_b:
+                why = _why_left_out(canon, record, first.dropped, first.drop_reasons)
+                facts.append(f"element {a} leaves out {canon} ({why or 'absent'})")
+            raise ValueError(
+                f"The elements of the list of Epochs feed different channels to {record.name}: "
+                f"{'; '.join(facts) or 'other window length'}. {record.name} takes one set of "
+                "channels for all epochs: mark the same channels bad and give channels the same "
+                "types in every element (info['bads'], set_channel_types), or interpolate the "
+                "bad ones (epochs.interpolate_bads())."
+            )
+    if model_ch_names is not None and first.ch_names != list(model_ch_names):
+        raise ValueError(
+            _channel_change_message(
+                record, first.ch_names, model_ch_names, first.dropped, first.drop_reasons
+            )
+        )
+    data = np.empty((eeg.n_epochs,) + first.data.shape[1:], dtype=np.float32)
+    dropped, reasons, filled = [], {}, {}
+    for part, prepared in results:
+        data[part.epochs] = prepared.data
+        elements = sorted(set(part.elements.tolist()))
+        where = f" (elements {elements[:5]}{' ...' if len(elements) > 5 else ''})"
+        for name in prepared.dropped:
+            if name not in reasons:
+                dropped.append(name)
+                reasons[name] = prepared.drop_reasons[name] + where
+            elif prepared.drop_reasons[name] + where != reasons[name]:
+                reasons[name] += "; " + prepared.drop_reasons[name] + where
+        for name, how in prepared.filled.items():
+            filled.setdefault(name, how)
+    order = {name: k for k, name in enumerate(eeg.ch_names)}
+    dropped = sorted(dropped, key=order.get)
+    report = first.report
+    if report is not None:
+        report = dataclasses.replace(
+            report,
+            channels_dropped={name: reasons[name] for name in dropped},
+            channels_filled=dict(filled),
+        )
+    return PreparedInput(
+        data=data, ch_names=list(first.ch_names), sfreq=first.sfreq,
+        dropped=dropped, drop_reasons=reasons, filled=filled, report=report,
+    )  # fmt: skip
 
 
 def prepare(

@@ -194,6 +194,20 @@ def _check_real(name, value, low, high, low_open=False, high_open=False):
         raise ValueError(f"{name} must be a number in {left}{low}, {high}{right}, got {value!r}.")
 
 
+def _check_no_missing_labels(y) -> None:
+    """Raise a clear ValueError if ``y`` holds None or NaN (a missing label)."""
+    import pandas as pd
+
+    missing = np.flatnonzero(pd.isna(np.asarray(y)))
+    if missing.size:
+        shown = missing[:10].tolist()
+        raise ValueError(
+            f"y has {missing.size} missing label(s) (None or NaN) at positions {shown}"
+            f"{' ...' if missing.size > 10 else ''}: every epoch needs a class. Drop those "
+            "epochs (and their labels) or fill the labels before fitting."
+        )
+
+
 class _BaseClassifier(ClassifierMixin, _BaseFoundationEstimator):
     """fit / predict of the fine-tuning classifiers; subclasses only describe
     where their encoder's blocks and head are.
@@ -284,7 +298,7 @@ class _BaseClassifier(ClassifierMixin, _BaseFoundationEstimator):
         ValueError
             If a parameter is invalid; ``X`` is empty, not 3-D, holds NaN or
             inf, or has channels the model cannot take; ``y`` has another
-            length, one class only, or a class too small for the validation
+            length, missing labels (None or NaN), one class only, or a class too small for the validation
             split; ``n_trainable_blocks`` exceeds the encoder's blocks; or,
             with ``warm_start``, the classes or channels changed.
         """
@@ -296,6 +310,7 @@ class _BaseClassifier(ClassifierMixin, _BaseFoundationEstimator):
                 f"X has {eeg.data.shape[0]} epochs but y has {len(y)} labels; pass one label "
                 "per epoch."
             )
+        _check_no_missing_labels(y)
         check_classification_targets(y)
         classes, y_enc = np.unique(y, return_inverse=True)
         if len(classes) < 2:
@@ -843,6 +858,9 @@ class EEGPTClassifier(_BaseClassifier):
 
     def _fixed_n_times(self):
         return int(self.encoder_.n_times)
+
+    def _fixed_ch_names(self):
+        return [ch["ch_name"] for ch in self.encoder_.chs_info]
 
     def _reset_head(self, model, n_classes):
         from .models.eegpt import _ChannelConvProjection, _ChannelLinearProjection

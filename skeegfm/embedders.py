@@ -23,7 +23,10 @@ References
 
 from __future__ import annotations
 
+import dataclasses
 import numbers
+import os
+import warnings
 
 import numpy as np
 import torch
@@ -48,10 +51,13 @@ _COMMON_PARAMETERS = INPUT_PARAMETERS_DOC + """
     batch_size : int
         Epochs per forward pass.""" + "\n    " + DEVICE_PARAMETERS_DOC + """
     memory : None | str | joblib.Memory
-        Where to cache embeddings, one file per epoch, keyed by the encoder's
-        weights and configuration, the preprocessing, the pooling, the
-        precision and the epoch's data. A cross-validation then runs the
-        encoder on each epoch once. ``None``: no caching.
+        Where to cache embeddings, one verified file per epoch (inside the
+        folder ``Memory.clear()`` empties), keyed by the encoder's weights
+        and configuration, the preprocessing (channels, bad channels, types,
+        rate), the pooling, the precision and the epoch's data. A
+        cross-validation then runs the encoder on each epoch once. Damaged
+        entries are recomputed; an unwritable folder warns once and caches
+        nothing (docs: caching). ``None``: no caching.
     dtype : {"float32", "float64"}
         dtype of the output.
     verbose : bool
@@ -80,6 +86,48 @@ def _fill_doc(cls):
         "%(common_attributes)s", _COMMON_ATTRIBUTES
     )
     return cls
+
+
+def _memory_location(memory):
+    """Folder of the embedding store for the ``memory`` parameter, or None.
+
+    The store lives inside the folder that ``Memory.clear()`` empties (the
+    store backend's location: ``<location>/joblib`` for a ``str`` location),
+    so clearing the memory clears the embeddings too. A folder that cannot be
+    created gives one warning and no caching (``None``).
+    """
+    if memory is None:
+        return None
+    try:
+        memory = check_memory(memory)
+    except OSError as err:  # joblib creates the folder: read-only or full disk
+        warnings.warn(
+            f"Cannot use memory={memory!r} ({type(err).__name__}: {err.strerror or err}); "
+            "embeddings are computed without caching. Pass a writable folder.",
+            UserWarning,
+            stacklevel=4,
+        )
+        return None
+    if memory.location is None:
+        return None
+    location = getattr(getattr(memory, "store_backend", None), "location", None)
+    if not isinstance(location, (str, os.PathLike)):
+        location = memory.location
+    return location
+
+
+def _check_embeddings(embeddings, index=None):
+    """Raise if the encoder returned NaN or inf (never cached, never returned)."""
+    if embeddings.size and np.isfinite(embeddings.min()) and np.isfinite(embeddings.max()):
+        return embeddings
+    rows = np.flatnonzero(~np.isfinite(embeddings).all(axis=tuple(range(1, embeddings.ndim))))
+    epochs = rows if index is None else np.asarray(index)[rows]
+    raise ValueError(
+        f"The encoder returned non-finite embeddings (NaN or inf) for epochs "
+        f"{epochs[:10].tolist()}{' ...' if len(epochs) > 10 else ''}: their amplitudes are "
+        "far outside EEG (check unit= and the data's scaling), or precision='bfloat16' "
+        "overflowed (try precision='float32')."
+    )
 
 
 def _montage_digest(info):
@@ -111,7 +159,10 @@ class _BaseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseFoun
         self._check_common_params()
         _check_choice("pooling", self.pooling, self._poolings)
         _check_choice("dtype", self.dtype, _DTYPES)
-        check_memory(self.memory)
+        try:
+            check_memory(self.memory)
+        except OSError:
+            pass  # a folder that cannot be created: one warning at embedding, no caching
 
     # ------------------------------------------------------------ estimator API
 
@@ -214,37 +265,78 @@ class _BaseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseFoun
 
     # ------------------------------------------------------------ embedding
 
+    #: Parameters that cannot change an embedding, left out of the store's key
+    #: (``checkpoint`` and ``random_state`` act through the weights' hash).
+    _UNKEYED_PARAMS = ("memory", "batch_size", "verbose", "dtype", "device", "checkpoint",
+                       "random_state")  # fmt: skip
+
     def _store(self, eeg):
-        """The embedding store for this input, or None without ``memory``."""
-        memory = check_memory(self.memory)
-        if memory.location is None:
+        """The embedding store for this input, or None without ``memory``.
+
+        The namespace lists every input of an embedding besides the epoch's
+        data (docs/caching.rst lists them too); per-epoch facts of a list of
+        Epochs whose elements differ (bad channels, channel types) salt the
+        epochs' keys instead (:meth:`_store_salts`).
+        """
+        location = _memory_location(self.memory)
+        if location is None:
             return None
+        import mne
+
+        from . import __version__
+
+        params = {
+            name: value
+            for name, value in self.get_params(deep=False).items()
+            if name not in self._UNKEYED_PARAMS
+        }
         namespace = {
-            "format": 2,  # 2: epochs keyed by SHA-256
+            "format": 3,  # 3: verified entries (.npy + SHA-256 trailer)
+            "versions": {
+                "skeegfm": __version__,
+                "torch": torch.__version__,
+                "mne": mne.__version__,
+                "numpy": np.__version__,
+            },
             "encoder": self._model_class_name,
             "weights": self.encoder_hash_,
             "config": _cache.stable_hash(self.encoder_._hub_config),
-            "record": self.record_.name,
-            "pooling": self.pooling,
+            "record": _cache.stable_hash(dataclasses.asdict(self.record_)),
+            "params": params,
             "precision": self.precision_,
             "device_type": torch.device(self.device_).type,
-            "on_missing": self.on_missing,
-            "on_unknown": self.on_unknown,
-            "ch_aliases": sorted((self.ch_aliases or {}).items()),
+            "n_times": self._fixed_n_times(),
             "ch_names": list(eeg.ch_names),
             "ch_types": list(eeg.ch_types),
+            "bads": sorted(eeg.info["bads"]) if eeg.info is not None else [],
             "sfreq": float(eeg.sfreq),
         }
         if self.on_missing == "interpolate":
             namespace["positions"] = _montage_digest(eeg.info)
-        return _cache.EmbeddingStore(memory.location, namespace)
+        return _cache.EmbeddingStore(
+            location, namespace, shape=(self.n_features_out_,), dtype=np.float32
+        )
+
+    @staticmethod
+    def _store_salts(eeg):
+        """Per-epoch key salts for the elements of a list of Epochs that differ
+        from its first element in bad channels or channel types, else None."""
+        parts = getattr(eeg, "parts", None)
+        if not parts:
+            return None
+        salts = np.empty(eeg.n_epochs, dtype=object)
+        for part in parts:
+            salts[part.epochs] = _cache.stable_hash(
+                {"bads": sorted(part.info["bads"]), "ch_types": list(part.ch_types)}
+            )
+        return salts
 
     def _embed(self, eeg) -> np.ndarray:
         """Embeddings (float32) of every epoch of ``eeg``, through the store."""
         store = self._store(eeg)
         if store is None:
-            return self._embed_prepared(self._prepare(eeg).data)
-        keys = store.keys(eeg.data)
+            return _check_embeddings(self._embed_prepared(self._prepare(eeg).data))
+        keys = store.keys(eeg.data, self._store_salts(eeg))
         found = store.load(keys)
         todo = {}  # key -> first position, each distinct epoch once
         for i, key in enumerate(keys):
@@ -254,6 +346,7 @@ class _BaseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseFoun
         if todo:
             index = np.fromiter(todo.values(), dtype=np.intp, count=len(todo))
             new = self._embed_prepared(self._prepare(_subset_epochs(eeg, index)).data)
+            _check_embeddings(new, index)
             store.save(list(todo), new)
             computed = dict(zip(todo, new))
         return np.stack([found[i] if i in found else computed[key] for i, key in enumerate(keys)])
@@ -523,6 +616,9 @@ class EEGPTEmbedder(_BaseEmbedder):
 
     def _fixed_n_times(self):
         return int(self.encoder_.n_times)
+
+    def _fixed_ch_names(self):
+        return [ch["ch_name"] for ch in self.encoder_.chs_info]
 
     def _pool(self, features):
         tokens = features["features"]  # (batch, n_patches, embed_num * embed_dim)

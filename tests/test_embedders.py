@@ -384,9 +384,11 @@ def test_embedding_store_recent_layer(tmp_path, monkeypatch):
     assert len(set(keys)) == 4
     store.save(keys, rows)
     assert len(_cache._RECENT) == 3 and _cache._recent_bytes == 3 * 16 * 4  # first one evicted
-    real_load = np.load
+    real_read = _cache.EmbeddingStore._read
     loaded = []
-    monkeypatch.setattr(np, "load", lambda *a, **k: loaded.append(a[0]) or real_load(*a, **k))
+    monkeypatch.setattr(
+        _cache.EmbeddingStore, "_read", lambda self, p: loaded.append(p) or real_read(self, p)
+    )
     found = store.load(keys[1:])
     assert not loaded  # all three from memory
     assert_array_equal(np.stack([found[i] for i in range(3)]), rows[1:])
