@@ -42,6 +42,11 @@ __all__ = [
 _EPOCHS_SUFFIXES = ("-epo.fif", "_epo.fif", "-epo.fif.gz", "_epo.fif.gz")
 _EDF_SUFFIXES = (".edf", ".bdf", ".gdf", ".rec")
 
+#: How MNE's EDF/BDF reader scales a channel from the unit field of the file:
+#: these spellings of micro- and millivolts, volts for anything else (an empty
+#: or unknown field included).
+_MNE_READS_AS = {"uV": 1e-6, "\u00b5V": 1e-6, "\u03bcV": 1e-6, "\x83\xcaV": 1e-6, "mV": 1e-3}
+
 
 def _is_epochs_file(path: Path) -> bool:
     return path.name.lower().endswith(_EPOCHS_SUFFIXES)
@@ -112,9 +117,9 @@ def rescale_to_unit(inst, unit) -> dict:
     """Rescale channels whose file unit MNE took for another unit (in place).
 
     MNE converts each channel to volts from the unit its file states
-    (``inst._orig_units``; volts when the field is empty or unknown). This
-    undoes that conversion and applies ``unit`` instead, for EEG, EOG, EMG
-    and ECG channels.
+    (``inst._orig_units``; volts when the field is empty or a spelling MNE's
+    EDF reader does not know, such as ``"uv"``). This undoes that conversion
+    and applies ``unit`` instead, for EEG, EOG, EMG and ECG channels.
 
     Parameters
     ----------
@@ -136,8 +141,7 @@ def rescale_to_unit(inst, unit) -> dict:
     for name, kind in zip(inst.ch_names, types):
         if kind not in ("eeg", "eog", "emg", "ecg"):
             continue
-        stated = str(orig.get(name, "V")).strip().replace("\u03bc", "\u00b5")
-        assumed = _UNIT_TO_VOLTS.get(stated, 1.0)
+        assumed = _MNE_READS_AS.get(str(orig.get(name, "V")), 1.0)
         if not np.isclose(assumed, target):
             factors[name] = target / assumed
     if factors:

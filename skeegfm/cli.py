@@ -378,7 +378,8 @@ def _cmd_embed(args):
             if factors:
                 print(
                     f"skeegfm: {name}: --unit {args.unit}: {len(factors)} channel(s) rescaled by "
-                    f"{sorted(set(factors.values()))} (the file's unit field said otherwise).",
+                    + ", ".join(f"{f:g}" for f in sorted(set(factors.values())))
+                    + " (the file's unit field said otherwise).",
                     file=sys.stderr,
                 )
         if args.on_missing == "interpolate" and add_template_positions(
