@@ -206,6 +206,8 @@ class InputReport:
     model_reference : str
         What the adapter did about the reference: ``"average"`` (re-referenced
         to the average of the fed channels) or ``"none"`` (as recorded).
+    model_unit : str
+        The amplitude unit the data were scaled to (e.g. ``"microvolts / 100"``).
     sfreq_in : float
         Sampling rate of the input, Hz.
     sfreq : float
@@ -227,6 +229,7 @@ class InputReport:
     ch_aliases_applied: dict = field(default_factory=dict)
     reference: str | None = None
     model_reference: str = "none"
+    model_unit: str = ""
     sfreq_in: float = 0.0
     sfreq: float = 0.0
     resampled_from: float | None = None
@@ -1325,6 +1328,7 @@ def prepare_for_model(
         ch_aliases_applied=dict(sel.aliases_applied),
         reference=sel.reference,
         model_reference=record.reference,
+        model_unit=record.unit,
         sfreq_in=float(eeg.sfreq),
         sfreq=float(record.sfreq),
         resampled_from=resampled_from,

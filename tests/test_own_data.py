@@ -123,6 +123,7 @@ def test_eegmmi_cap_runs_with_defaults(cls, tiny_checkpoint):
     assert json.loads(json.dumps(report)) == report  # JSON-safe, as written to files
     assert report["channels_dropped"] == est.channels_dropped_
     assert report["sfreq_in"] == 160.0 and report["model"] == record.name
+    assert report["model_unit"] == record.unit and report["model_reference"] == record.reference
 
 
 def test_strict_on_unknown_raises_for_valid_electrodes(tiny_checkpoint):
