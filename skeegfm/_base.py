@@ -43,7 +43,7 @@ from sklearn.utils import check_random_state
 from . import _cache
 from ._channels import check_ch_aliases
 from ._inputs import check_same_channels, prepare_for_model, read_eeg
-from ._registry import get_record
+from ._registry import get_record, resolve_checkpoint
 from .models._fast import autocast_context, optimize_for_inference
 
 __all__ = [
@@ -95,6 +95,16 @@ device : str
         ``"cuda:<index>"``.
     precision : {"auto", "float32", "bfloat16"}
         ``"auto"``: bfloat16 autocast on CUDA, float32 on the CPU."""
+
+TRUST_PARAMETER_DOC = """\
+trust_checkpoint : bool
+        Default False: a pickled checkpoint file (``.pt``, ``.bin``,
+        ``.ckpt``) is read with ``torch.load(weights_only=True)`` and an
+        allow-list of harmless types, which covers the authors' released
+        formats; a file holding other Python objects is refused
+        (:class:`~skeegfm.models.UntrustedCheckpointError`). True unpickles
+        it, which runs any code the file carries: only for files you trust.
+        Hub repositories and safetensors files never need it."""
 
 FITTED_INPUT_ATTRIBUTES_DOC = """\
 record_ : skeegfm._registry.ModelRecord
@@ -303,15 +313,52 @@ class _EncoderPayload:
         return _cache.get_or_build(key, build)
 
 
+#: Weight and config files whose bytes identify a checkpoint folder.
+_CHECKPOINT_FILES = ("config.json", "model.safetensors", "pytorch_model.bin")
+_DIGESTS: dict = {}  # (path, dev, inode, size, mtime_ns, ctime_ns) -> sha256 hex
+
+
+def _file_digest(path: Path) -> str:
+    """SHA-256 of a file's bytes, streamed in 8 MiB blocks.
+
+    Computed once per version of the file: the result is remembered under
+    the file's device, inode, size, modification and status-change times.
+    A rewrite changes the status-change time (``st_ctime``), which, unlike
+    the modification time, ``cp -p``, ``rsync -t`` or :func:`os.utime` cannot
+    restore, so rewritten bytes are hashed again.
+    """
+    st = path.stat()
+    stamp = (str(path), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+    digest = _DIGESTS.get(stamp)
+    if digest is None:
+        h = hashlib.sha256()
+        with open(path, "rb") as f:
+            while block := f.read(8 * 2**20):
+                h.update(block)
+        digest = h.hexdigest()
+        if len(_DIGESTS) > 256:
+            _DIGESTS.clear()
+        _DIGESTS[stamp] = digest
+    return digest
+
+
 def _checkpoint_identity(source: str):
-    """Cache identity of a checkpoint: a Hub id, or a local path with the size
-    and modification time of its files (a rewritten directory is re-read)."""
+    """Cache identity of a checkpoint: a Hub id (the Hugging Face cache is
+    content-addressed), or a local path with the SHA-256 of the bytes of the
+    files the loader reads (the file itself and a sibling config.json; in a
+    folder, config.json and the weight files). A folder rewritten with other
+    weights therefore gets another identity, whatever its sizes and times."""
     path = Path(source)
     if not path.exists():
         return ("hub", str(source))
-    files = [path] if path.is_file() else sorted(p for p in path.iterdir() if p.is_file())
-    stamps = tuple((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in files)
-    return ("path", str(path.resolve()), stamps)
+    if path.is_file():
+        files = [path]
+        if path.name in _CHECKPOINT_FILES and (path.parent / "config.json").is_file():
+            files.append(path.parent / "config.json")
+    else:
+        files = [path / name for name in _CHECKPOINT_FILES if (path / name).is_file()]
+    digests = tuple((p.name, _file_digest(p)) for p in files)
+    return ("path", str(path.resolve()), digests)
 
 
 def _freeze_key(value):
@@ -386,6 +433,9 @@ class _BaseFoundationEstimator(BaseEstimator):
         if not isinstance(self.verbose, (bool, numbers.Integral)):
             raise TypeError(f"verbose must be a bool, got {self.verbose!r}.")
         check_random_state(self.random_state)
+        trust = getattr(self, "trust_checkpoint", False)
+        if not isinstance(trust, (bool, np.bool_)):
+            raise TypeError(f"trust_checkpoint must be True or False, got {trust!r}.")
 
     # ------------------------------------------------------------ checkpoint
 
@@ -396,26 +446,24 @@ class _BaseFoundationEstimator(BaseEstimator):
         path), or ``None`` for random weights. A registry name resolves to its
         Hub id; a released Hub id to its record; anything else takes the
         record ``_default_record`` (the model family's input contract).
+        Resolution is :func:`skeegfm._registry.resolve_checkpoint`'s: a
+        misspelt name or a missing local path raises FileNotFoundError.
         """
         checkpoint = self.checkpoint
         default = get_record(self._default_record)
         if checkpoint is None:
             return default, None
-        checkpoint = os.fspath(checkpoint)
-        if not Path(checkpoint).exists():
-            try:
-                record = get_record(checkpoint)
-            except KeyError:
-                record = None
-            if record is not None:
-                if record.model != self._model_class_name:
-                    raise ValueError(
-                        f"checkpoint={checkpoint!r} is a {record.model} checkpoint, but "
-                        f"{type(self).__name__} runs {self._model_class_name}; use the "
-                        f"estimator of {record.model} or another checkpoint."
-                    )
-                return record, record.hub_id
-        return default, checkpoint
+        resolved = resolve_checkpoint(checkpoint)  # the package's one rule
+        record = resolved.record
+        if record is not None:
+            if record.model != self._model_class_name:
+                raise ValueError(
+                    f"checkpoint={os.fspath(checkpoint)!r} is a {record.model} checkpoint, but "
+                    f"{type(self).__name__} runs {self._model_class_name}; use the "
+                    f"estimator of {record.model} or another checkpoint."
+                )
+            return record, record.hub_id
+        return default, resolved.target
 
     def _encoder_overrides(self, prepared) -> dict:
         """Constructor arguments that adapt a loaded encoder to the data
@@ -484,16 +532,18 @@ class _BaseFoundationEstimator(BaseEstimator):
 
         else:
             overrides = self._encoder_overrides(prepared)
+            trust = bool(getattr(self, "trust_checkpoint", False))
             key = (
                 "pretrained",
                 self._model_class_name,
                 _checkpoint_identity(source),
                 _freeze_key(overrides),
                 str(device),
+                trust,  # an untrusted load never reuses what a trusted one unpickled
             )
 
             def build():
-                module = model_class.from_pretrained(source, **overrides)
+                module = model_class.from_pretrained(source, trust_checkpoint=trust, **overrides)
                 origin = getattr(module, "pretrained_source_", None) or {"path": source}
                 return _freeze(module, device, origin)
 

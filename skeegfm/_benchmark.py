@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import platform
-import re
 import sys
 import time
 import warnings
@@ -152,28 +151,27 @@ def resolve_weights(models, weights="pretrained", checkpoints=None):
         raise ValueError(
             f"--checkpoint given for {extra}, which are not among the models run ({names})."
         )
+    from ._registry import resolve_checkpoint
+
     specs = {}
     for name in names:
         target = overrides.get(name, "random" if weights == "random" else None)
         if target is None:
             hub_id = get_record(name).hub_id
             specs[name] = WeightsSpec(name, hub_id, "pretrained", hub_id)
-        elif target == "random":
+            continue
+        if target == "random":
             specs[name] = WeightsSpec(name, None, "random", "random")
-        elif Path(target).expanduser().exists():
-            path = str(Path(target).expanduser().resolve())
-            specs[name] = WeightsSpec(name, path, "local", path)
-        elif _HUB_ID.match(target):
-            specs[name] = WeightsSpec(name, target, "pretrained", target)
+            continue
+        try:
+            resolved = resolve_checkpoint(target)  # the package's one rule
+        except FileNotFoundError as exc:
+            raise ValueError(f"Checkpoint for {name!r}: {exc}") from None
+        if resolved.kind == "path":
+            specs[name] = WeightsSpec(name, resolved.target, "local", resolved.target)
         else:
-            raise ValueError(
-                f"Checkpoint for {name!r}: {target!r} is neither an existing file or "
-                "directory nor a Hub id 'owner/name'."
-            )
+            specs[name] = WeightsSpec(name, resolved.target, "pretrained", resolved.target)
     return specs
-
-
-_HUB_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
 
 
 def _unavailable_note(spec):
@@ -480,6 +478,7 @@ def run_benchmark(
     batch_size=32,
     random_state=0,
     progress=True,
+    trust_checkpoint=False,
 ):
     """Cross-validate linear probes of frozen encoders and a classical baseline.
 
@@ -515,6 +514,10 @@ def run_benchmark(
         Seed of random initialisations and of the probe.
     progress : bool
         Show progress bars and notices on stderr.
+    trust_checkpoint : bool
+        Let the embedders fully unpickle local checkpoint files that hold
+        Python objects beyond tensors (runs any code they carry; see the
+        estimators' parameter of the same name). Default False.
 
     Returns
     -------
@@ -559,6 +562,7 @@ def run_benchmark(
             device=device,
             batch_size=batch_size,
             random_state=random_state,
+            trust_checkpoint=trust_checkpoint,
         )
         embedder.set_params(verbose=progress)
         start = time.perf_counter()

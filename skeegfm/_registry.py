@@ -9,13 +9,22 @@ channels are matched), each with its source. The input adapter
 
 from __future__ import annotations
 
+import difflib
+import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ._channels import EEGPT_CHANNELS, TUEG_19_CHANNELS
 from .models.eegdino import EEGDINO_CONFIGS
 
-__all__ = ["ModelRecord", "get_record", "list_models", "load_pretrained"]
+__all__ = [
+    "ModelRecord",
+    "ResolvedCheckpoint",
+    "get_record",
+    "list_models",
+    "load_pretrained",
+    "resolve_checkpoint",
+]
 
 _UNKNOWN_LICENCE = "unknown: see the model card"
 
@@ -262,7 +271,95 @@ def get_record(name: str) -> ModelRecord:
     for record in _RECORDS:
         if record.hub_id == name:
             return record
-    raise KeyError(f"No released checkpoint called {name!r}; known: {sorted(_BY_NAME)}.")
+    raise KeyError(
+        f"No released checkpoint called {name!r}; known: {sorted(_BY_NAME)}."
+        + _did_you_mean(name)
+    )
+
+
+def _did_you_mean(name) -> str:
+    """`` Did you mean 'eegpt'?`` for the nearest registry name, or ``""``."""
+    names = sorted(_BY_NAME) + sorted(_ALIASES)
+    close = difflib.get_close_matches(str(name).lower(), names, n=1, cutoff=0.6)
+    return f" Did you mean {close[0]!r}?" if close else ""
+
+
+@dataclass(frozen=True)
+class ResolvedCheckpoint:
+    """What a checkpoint argument refers to (see :func:`resolve_checkpoint`).
+
+    Attributes
+    ----------
+    kind : {"path", "hub"}
+        An existing local file or directory, or a Hub repository id.
+    target : str
+        What ``from_pretrained`` loads: the absolute path, or the Hub id
+        (a registry name is replaced by its record's Hub id).
+    record : ModelRecord | None
+        The registry record when ``source`` is a registry name or a released
+        Hub id, else None.
+    """
+
+    kind: str
+    target: str
+    record: ModelRecord | None = None
+
+
+def resolve_checkpoint(source) -> ResolvedCheckpoint:
+    """The one rule that turns a checkpoint argument into a path or a Hub id.
+
+    In order: an existing local path (file or directory) wins; then a
+    registry name or alias (``"eegpt"``, ``"eegdino"``) or a released Hub id;
+    then any other Hub repository id ``"owner/name"`` (the rule of
+    :func:`skeegfm.models._hub.is_hub_id`). Anything else is a local path
+    that does not exist, never sent to the Hub.
+
+    Parameters
+    ----------
+    source : str | os.PathLike | ModelRecord
+        Estimator ``checkpoint``, CLI ``--checkpoint`` or
+        :func:`load_pretrained` source.
+
+    Returns
+    -------
+    resolved : ResolvedCheckpoint
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``source`` is neither an existing path, a registry name nor a Hub
+        id. The message says that no such local path exists, lists the
+        registry names and suggests the nearest one.
+    TypeError
+        If ``source`` is not a string, path or record.
+    """
+    from .models._hub import is_hub_id
+
+    if isinstance(source, ModelRecord):
+        return ResolvedCheckpoint("hub", source.hub_id, source)
+    if not isinstance(source, (str, os.PathLike)):
+        raise TypeError(
+            "checkpoint must be a registry name, a Hub id or a local path, got "
+            f"{type(source).__name__}."
+        )
+    text = os.fspath(source)
+    path = Path(text).expanduser()
+    if text and path.exists():
+        return ResolvedCheckpoint("path", str(path.resolve()))
+    if isinstance(source, str):
+        try:
+            record = get_record(text)
+        except KeyError:
+            record = None
+        if record is not None:
+            return ResolvedCheckpoint("hub", record.hub_id, record)
+        if is_hub_id(text):
+            return ResolvedCheckpoint("hub", text)
+    raise FileNotFoundError(
+        f"No such local path exists: {text!r} (looked for {path.absolute()}), and it is "
+        f"neither a registry name ({', '.join(sorted(_BY_NAME))}; alias 'eegdino') nor a "
+        "Hugging Face Hub repository id ('owner/name')." + _did_you_mean(path.name or text)
+    )
 
 
 def list_models() -> list[ModelRecord]:
@@ -326,11 +423,11 @@ def _class_from_config(config: dict, origin) -> type:
     return _model_class(best)
 
 
-def _class_from_file(path: Path) -> type:
+def _class_from_file(path: Path, trust_checkpoint: bool = False) -> type:
     """Encoder class of a checkpoint file without config.json (by its keys)."""
     from .models import _hub
 
-    obj = _hub._read_weights(path, allow_pickle=True)
+    obj = _hub._read_weights(path, trust_checkpoint=trust_checkpoint)
     tensors = _hub._tensor_dict(obj)
     for name in _MODEL_MODULES:
         cls = _model_class(name)
@@ -367,7 +464,8 @@ def load_pretrained(source, *, model=None, **overrides):
         ``"EEGDINO"``, ``"EEGPT"`` or ``"CodeBrain"`` (or the class) to skip
         the recognition, e.g. for a Hub id that is not in the registry.
     **overrides
-        Constructor arguments passed to ``from_pretrained`` (they win over the
+        Arguments of ``from_pretrained`` (``trust_checkpoint``, ``revision``,
+        ``cache_dir``, ...) and constructor arguments (they win over the
         saved configuration; see :meth:`skeegfm.models._hub.HubMixin.from_pretrained`).
 
     Returns
@@ -381,7 +479,12 @@ def load_pretrained(source, *, model=None, **overrides):
     WeightsNotAvailableError
         (an ``OSError``) If the weights are neither cached nor downloadable.
     FileNotFoundError
-        If ``source`` is neither a record, an existing path nor a Hub id.
+        If ``source`` is neither a record, an existing path nor a Hub id
+        (see :func:`resolve_checkpoint`: lists the registry names, suggests
+        the nearest).
+    UntrustedCheckpointError
+        (a ``ValueError``) If a pickled file holds Python objects beyond the
+        allow-list and ``trust_checkpoint=True`` was not passed.
     ValueError
         If the encoder cannot be recognised, ``model`` disagrees with a
         registry record, or the weights do not match the architecture.
@@ -391,53 +494,42 @@ def load_pretrained(source, *, model=None, **overrides):
     >>> from skeegfm._registry import load_pretrained
     >>> encoder = load_pretrained("eegpt", return_encoder_output=True)  # doctest: +SKIP
     """
-    import json
-    import os
-
     from .models import _hub
 
-    record = source if isinstance(source, ModelRecord) else None
-    if record is None and isinstance(source, str) and not Path(source).exists():
-        try:
-            record = get_record(source)
-        except KeyError:
-            record = None
+    trust = bool(overrides.get("trust_checkpoint", False))
+    resolved = resolve_checkpoint(source)
+    record = resolved.record
     if record is not None:
         cls = _model_class(record.model)
         if model is not None and _model_class(model) is not cls:
             raise ValueError(f"{record.name!r} is a {record.model} checkpoint, not a {model}.")
         return cls.from_pretrained(record.hub_id, **overrides)
     if model is not None:
-        return _model_class(model).from_pretrained(source, **overrides)
+        return _model_class(model).from_pretrained(resolved.target, **overrides)
 
-    path = Path(os.fspath(source)).expanduser()
-    if path.is_dir() and (path / _hub.CONFIG_NAME).is_file():
-        cls = _class_from_config(json.loads((path / _hub.CONFIG_NAME).read_text()), path)
-    elif path.is_dir():
-        weights = next((path / n for n in _hub._WEIGHT_NAMES if (path / n).is_file()), None)
-        if weights is None:
-            raise FileNotFoundError(f"{path} holds no config.json and no weights file.")
-        cls = _class_from_file(weights)
-    elif path.is_file():
-        sibling = path.parent / _hub.CONFIG_NAME
-        if path.name in _hub._WEIGHT_NAMES and sibling.is_file():
-            cls = _class_from_config(json.loads(sibling.read_text()), sibling)
+    if resolved.kind == "path":
+        path = Path(resolved.target)
+        if path.is_dir() and (path / _hub.CONFIG_NAME).is_file():
+            cls = _class_from_config(_hub.read_config(path / _hub.CONFIG_NAME), path)
+        elif path.is_dir():
+            weights = next((path / n for n in _hub._WEIGHT_NAMES if (path / n).is_file()), None)
+            if weights is None:
+                raise FileNotFoundError(f"{path} holds no config.json and no weights file.")
+            cls = _class_from_file(weights, trust)
         else:
-            cls = _class_from_file(path)
+            sibling = path.parent / _hub.CONFIG_NAME
+            if path.name in _hub._WEIGHT_NAMES and sibling.is_file():
+                cls = _class_from_config(_hub.read_config(sibling), sibling)
+            else:
+                cls = _class_from_file(path, trust)
     else:
-        name = os.fspath(source)
-        if not _hub._REPO_ID.match(name):
-            raise FileNotFoundError(
-                f"{name!r} is not a released checkpoint ({sorted(_BY_NAME)}), an existing "
-                "path or a Hugging Face Hub repository id."
-            )
-        hub_kwargs = {k: overrides[k] for k in ("revision", "cache_dir", "token") if k in overrides}
+        name = resolved.target
         config_path, _ = _hub._hub_files(
             name,
-            revision=hub_kwargs.get("revision"),
-            cache_dir=hub_kwargs.get("cache_dir"),
+            revision=overrides.get("revision"),
+            cache_dir=overrides.get("cache_dir"),
             local_files_only=overrides.get("local_files_only", False),
-            token=hub_kwargs.get("token"),
+            token=overrides.get("token"),
         )
-        cls = _class_from_config(json.loads(Path(config_path).read_text()), name)
-    return cls.from_pretrained(source, **overrides)
+        cls = _class_from_config(_hub.read_config(config_path), name)
+    return cls.from_pretrained(resolved.target, **overrides)

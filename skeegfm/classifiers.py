@@ -54,6 +54,7 @@ from ._base import (
     DEVICE_PARAMETERS_DOC,
     FITTED_INPUT_ATTRIBUTES_DOC,
     INPUT_PARAMETERS_DOC,
+    TRUST_PARAMETER_DOC,
     _BaseFoundationEstimator,
     _check_choice,
     _freeze,
@@ -126,7 +127,8 @@ tuning : {"linear_probe", "partial", "full"}
         training draws are fresh in every fit, but the random weights of
         ``checkpoint=None`` come from the fixed seed ``0``
         (``skeegfm._base.DEFAULT_RANDOM_STATE``): every fit and clone starts
-        from the same random encoder."""
+        from the same random encoder.
+    """ + TRUST_PARAMETER_DOC
 
 _ATTRIBUTES = """\
 classes_ : ndarray of shape (n_classes,)
@@ -668,6 +670,7 @@ class EEGDINOClassifier(_BaseClassifier):
         precision="auto",
         verbose=False,
         random_state=None,
+        trust_checkpoint=False,
     ):
         self.checkpoint = checkpoint
         self.tuning = tuning
@@ -693,6 +696,7 @@ class EEGDINOClassifier(_BaseClassifier):
         self.precision = precision
         self.verbose = verbose
         self.random_state = random_state
+        self.trust_checkpoint = trust_checkpoint
 
     # Same frozen encoder as the embedder (shares its cache entry).
     _encoder_overrides = EEGDINOEmbedder._encoder_overrides
@@ -810,6 +814,7 @@ class EEGPTClassifier(_BaseClassifier):
         precision="auto",
         verbose=False,
         random_state=None,
+        trust_checkpoint=False,
     ):
         self.checkpoint = checkpoint
         self.chan_proj_type = chan_proj_type
@@ -837,6 +842,7 @@ class EEGPTClassifier(_BaseClassifier):
         self.precision = precision
         self.verbose = verbose
         self.random_state = random_state
+        self.trust_checkpoint = trust_checkpoint
 
     def _check_params(self):
         super()._check_params()
@@ -967,6 +973,7 @@ class CodeBrainClassifier(_BaseClassifier):
         precision="auto",
         verbose=False,
         random_state=None,
+        trust_checkpoint=False,
     ):
         self.checkpoint = checkpoint
         self.tuning = tuning
@@ -992,6 +999,7 @@ class CodeBrainClassifier(_BaseClassifier):
         self.precision = precision
         self.verbose = verbose
         self.random_state = random_state
+        self.trust_checkpoint = trust_checkpoint
 
     _random_init_kwargs = CodeBrainEmbedder._random_init_kwargs
 

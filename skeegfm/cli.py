@@ -21,6 +21,26 @@ _EMBED_MODELS = ("eegdino", "eegdino-small", "eegdino-medium", "eegpt", "codebra
 _UNITS = ("V", "mV", "uV", "\u00b5V")
 
 
+#: Exit statuses of the command (also in ``skeegfm --help`` and docs/security.rst).
+EXIT_OK = 0
+EXIT_INTERNAL = 1  # an unexpected error inside skeegfm: a bug to report
+EXIT_USER = 2  # usage, input, file or environment error the user can fix
+EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT)
+
+_EPILOG = """\
+exit status:
+  0    success
+  1    internal error: an unexpected failure inside skeegfm (please report it,
+       with the output of the same command run with --debug)
+  2    usage or input error: bad arguments, a missing, unreadable, corrupt or
+       untrusted file, weights not available offline, ... (the one-line
+       message on stderr says what to fix)
+  130  interrupted (Ctrl-C)
+
+Errors are printed as one line on stderr; --debug prints the traceback too.
+"""
+
+
 class CommandError(Exception):
     """A user-facing error: printed on one line, exit status 2."""
 
@@ -112,10 +132,15 @@ def _build_parser():
         prog="skeegfm",
         description="scikit-learn estimators around EEG foundation models "
         "(EEG-DINO, EEGPT, CodeBrain).",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     from . import __version__
 
     parser.add_argument("--version", action="version", version=f"skeegfm {__version__}")
+    parser.add_argument(
+        "--debug", action="store_true", help="on an error, print the full traceback too"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 
@@ -147,6 +172,7 @@ def _build_parser():
         help="weights of one model: a local directory/file, a Hub id owner/name, "
         "or 'random'; repeat per model",
     )
+    _add_trust_arg(bench)
     bench.add_argument("--data", metavar="FILE-epo.fif", help="MNE Epochs file (default: bundled EEGMAT)")
     bench.add_argument(
         "--label-column", metavar="COL", help="metadata column of the labels (default: event names)"
@@ -206,6 +232,7 @@ def _build_parser():
         "--checkpoint", metavar="PATH", help="local weights (directory or file) or Hub id"
     )
     _add_channel_args(embed)
+    _add_trust_arg(embed)
     embed.add_argument(
         "--unit",
         choices=_UNITS,
@@ -221,7 +248,25 @@ def _build_parser():
 
     models = sub.add_parser("models", help="list the released checkpoints and their input contracts")
     models.set_defaults(func=_cmd_models)
+    for subparser in sub.choices.values():
+        subparser.epilog = _EPILOG
+        subparser.formatter_class = argparse.RawDescriptionHelpFormatter
+        # Also accepted after the command; SUPPRESS keeps a --debug given before it.
+        subparser.add_argument(
+            "--debug", action="store_true", default=argparse.SUPPRESS,
+            help="on an error, print the full traceback too",
+        )
     return parser
+
+
+def _add_trust_arg(parser):
+    parser.add_argument(
+        "--trust-checkpoint",
+        action="store_true",
+        help="allow fully unpickling a local checkpoint file that holds Python objects "
+        "beyond tensors; this runs any code the file carries, so only for files you trust "
+        "(safetensors files, Hub repositories and the authors' released formats never need it)",
+    )
 
 
 def _add_runtime_args(parser):
@@ -257,6 +302,7 @@ def _cmd_benchmark(args):
         batch_size=args.batch_size,
         random_state=args.seed,
         progress=not args.quiet,
+        trust_checkpoint=args.trust_checkpoint,
     )
     print(format_table(results))
     if (results["weights_kind"] == "random").any():
@@ -368,7 +414,11 @@ def _cmd_embed(args):
         )
     channel_params = _channel_params(args)
     params = dict(
-        device=args.device, batch_size=args.batch_size, random_state=args.seed, **channel_params
+        device=args.device,
+        batch_size=args.batch_size,
+        random_state=args.seed,
+        trust_checkpoint=args.trust_checkpoint,
+        **channel_params,
     )
     for path in args.inputs:
         name = Path(path).name
@@ -449,6 +499,34 @@ def _cmd_models(args):
     return 0
 
 
+def _one_line(exc) -> str:
+    """The message of ``exc`` on one line (multi-line messages joined)."""
+    text = " ".join(part.strip() for part in str(exc).splitlines() if part.strip())
+    return text or type(exc).__name__
+
+
+def _is_user_error(exc) -> bool:
+    """Errors the user can fix (bad input, files, environment) vs. bugs."""
+    from .models import UntrustedCheckpointError, WeightsNotAvailableError
+
+    import pickle
+
+    from safetensors import SafetensorError
+
+    user_types = (
+        CommandError,
+        ValueError,  # includes UntrustedCheckpointError and bad config.json values
+        OSError,  # includes WeightsNotAvailableError, FileNotFoundError, disk full
+        KeyError,  # unknown registry names
+        SafetensorError,
+        pickle.UnpicklingError,
+        EOFError,
+        UntrustedCheckpointError,
+        WeightsNotAvailableError,
+    )
+    return isinstance(exc, user_types)
+
+
 def main(argv=None):
     """Run the ``skeegfm`` command.
 
@@ -460,17 +538,45 @@ def main(argv=None):
     Returns
     -------
     status : int
-        0 on success, 2 for a usage or input error (printed on one line).
+        0 on success; 2 for a usage, input, file or environment error the
+        user can fix (``ValueError``, ``OSError`` including
+        ``WeightsNotAvailableError``, an untrusted or corrupt checkpoint);
+        1 for an unexpected internal error; 130 when interrupted (Ctrl-C).
+        Every error is one line on stderr, ``skeegfm <command>: error: ...``;
+        with ``--debug`` the traceback follows. argparse's own usage errors
+        exit with 2 through ``SystemExit``.
     """
     from ._channels import option_style
 
     parser = _build_parser()
     args = parser.parse_args(argv)
+    debug = bool(getattr(args, "debug", False))
     try:
         # Messages of the shared checks name this command's flags
         # (--on-unknown drop), not the estimators' parameters.
         with option_style("cli"):
             return args.func(args)
-    except (CommandError, ValueError, FileNotFoundError) as exc:
-        print(f"skeegfm {args.command}: error: {exc}", file=sys.stderr)
-        return 2
+    except KeyboardInterrupt:
+        if debug:
+            import traceback
+
+            traceback.print_exc()
+        print(f"skeegfm {args.command}: interrupted.", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as exc:  # noqa: BLE001 - every failure ends in one line
+        if debug:
+            import traceback
+
+            traceback.print_exc()
+        if _is_user_error(exc):
+            if isinstance(exc, KeyError) and exc.args:
+                exc = exc.args[0]
+            print(f"skeegfm {args.command}: error: {_one_line(exc)}", file=sys.stderr)
+            return EXIT_USER
+        print(
+            f"skeegfm {args.command}: internal error: {type(exc).__name__}: {_one_line(exc)} "
+            "(this is a bug in skeegfm; please report it with the output of the same "
+            "command run with --debug)",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL

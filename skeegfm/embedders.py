@@ -38,6 +38,7 @@ from ._base import (
     DEVICE_PARAMETERS_DOC,
     FITTED_INPUT_ATTRIBUTES_DOC,
     INPUT_PARAMETERS_DOC,
+    TRUST_PARAMETER_DOC,
     _BaseFoundationEstimator,
     _check_choice,
     _subset_epochs,
@@ -66,7 +67,8 @@ _COMMON_PARAMETERS = INPUT_PARAMETERS_DOC + """
         Seed of the random weights when ``checkpoint=None``; unused otherwise.
         ``None``: the fixed seed ``0`` (``skeegfm._base.DEFAULT_RANDOM_STATE``),
         so that every fit and clone (e.g. each cross-validation fold) builds
-        the same random encoder and ``memory`` caches hit."""
+        the same random encoder and ``memory`` caches hit.
+    """ + TRUST_PARAMETER_DOC
 
 _COMMON_ATTRIBUTES = """\
 encoder_ : torch.nn.Module
@@ -446,6 +448,7 @@ class EEGDINOEmbedder(_BaseEmbedder):
         dtype="float32",
         verbose=False,
         random_state=None,
+        trust_checkpoint=False,
     ):
         self.checkpoint = checkpoint
         self.pooling = pooling
@@ -462,6 +465,7 @@ class EEGDINOEmbedder(_BaseEmbedder):
         self.dtype = dtype
         self.verbose = verbose
         self.random_state = random_state
+        self.trust_checkpoint = trust_checkpoint
 
     def _encoder_overrides(self, prepared):
         return {"return_encoder_output": True}  # no classification head
@@ -575,6 +579,7 @@ class EEGPTEmbedder(_BaseEmbedder):
         dtype="float32",
         verbose=False,
         random_state=None,
+        trust_checkpoint=False,
     ):
         self.checkpoint = checkpoint
         self.pooling = pooling
@@ -592,6 +597,7 @@ class EEGPTEmbedder(_BaseEmbedder):
         self.dtype = dtype
         self.verbose = verbose
         self.random_state = random_state
+        self.trust_checkpoint = trust_checkpoint
 
     def _check_params(self):
         super()._check_params()
@@ -712,6 +718,7 @@ class CodeBrainEmbedder(_BaseEmbedder):
         dtype="float32",
         verbose=False,
         random_state=None,
+        trust_checkpoint=False,
     ):
         self.checkpoint = checkpoint
         self.pooling = pooling
@@ -728,6 +735,7 @@ class CodeBrainEmbedder(_BaseEmbedder):
         self.dtype = dtype
         self.verbose = verbose
         self.random_state = random_state
+        self.trust_checkpoint = trust_checkpoint
 
     def _encoder_overrides(self, prepared):
         return {"return_encoder_output": True}  # no classification head

@@ -417,7 +417,9 @@ def test_convert_synthetic_lightning_checkpoint(tmp_path):
 
     path = tmp_path / "eegpt_probe.ckpt"
     torch.save(ckpt, path)
-    with pytest.warns(UserWarning, match="weights_only=False"):
+    # argparse.Namespace is allow-listed: no unpickling opt-in, no warning.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
         converted = convert_eegpt_checkpoint(path)
     assert not any(k.startswith(("encoder.", "predictor.", "reconstructor.")) for k in converted)
     assert "chans_id" not in converted

@@ -1,6 +1,6 @@
 """PyTorch encoders: EEG-DINO, EEGPT and CodeBrain (no scikit-learn or MNE here)."""
 
-from ._hub import WeightsNotAvailableError
+from ._hub import UntrustedCheckpointError, WeightsNotAvailableError
 from .codebrain import CodeBrain, convert_codebrain_checkpoint
 from .eegdino import EEGDINO, EEGDINO_CONFIGS, convert_eegdino_checkpoint
 from .eegpt import EEGPT, convert_eegpt_checkpoint
@@ -10,6 +10,7 @@ __all__ = [
     "EEGDINO_CONFIGS",
     "EEGPT",
     "CodeBrain",
+    "UntrustedCheckpointError",
     "WeightsNotAvailableError",
     "convert_codebrain_checkpoint",
     "convert_eegdino_checkpoint",

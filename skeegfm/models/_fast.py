@@ -18,13 +18,20 @@ Two helpers, both safe to call on any encoder of this package:
 
 When oneDNN is unavailable (``torch.backends.mkldnn.is_available()`` is
 False) or the input is not a CPU float32/bfloat16 tensor, the layers fall back
-to :func:`torch.nn.functional.linear`.
+to :func:`torch.nn.functional.linear`. oneDNN's bfloat16 kernels need
+AVX-512 (BW, VL, DQ) or AVX-NE-CONVERT; on other CPUs (e.g. AVX2 only) bfloat16
+calls go through :func:`torch.nn.functional.linear` under autocast, which
+works everywhere (slower). The check is torch's own
+(``torch.ops.mkldnn._is_mkldnn_bf16_supported``); setting the environment
+variable ``SKEEGFM_NO_ONEDNN_BF16=1`` forces that fallback.
 """
 
 from __future__ import annotations
 
 import contextlib
 import copy
+import logging
+import os
 
 import torch
 import torch.nn.functional as F
@@ -32,7 +39,13 @@ from torch import nn
 
 from ._layers import Attention, Mlp, TransformerBlock
 
-__all__ = ["PackedLinear", "autocast_context", "mkldnn_available", "optimize_for_inference"]
+__all__ = [
+    "PackedLinear",
+    "autocast_context",
+    "mkldnn_available",
+    "mkldnn_bf16_available",
+    "optimize_for_inference",
+]
 
 _PRECISIONS = {"float32": None, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
@@ -51,6 +64,45 @@ def mkldnn_available() -> bool:
 
 
 _MKLDNN = mkldnn_available()
+
+
+def mkldnn_bf16_available() -> bool:
+    """Whether oneDNN's bfloat16 linear kernels run on this CPU.
+
+    torch's own check (``torch.ops.mkldnn._is_mkldnn_bf16_supported``): true
+    with AVX-512 BW/VL/DQ or AVX-NE-CONVERT on x86, or the ARM equivalents.
+    Without them ``torch.ops.mkldnn._reorder_linear_weight`` raises for
+    bfloat16 weights ("bf16 path needs the cpu support ...").
+    """
+    if not _MKLDNN:
+        return False
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
+_MKLDNN_BF16 = mkldnn_bf16_available()
+#: Environment variable that forces bfloat16 through ``F.linear`` (the path of
+#: CPUs without oneDNN bfloat16 support), e.g. to test it on any machine.
+NO_ONEDNN_BF16_ENV = "SKEEGFM_NO_ONEDNN_BF16"
+_logger = logging.getLogger("skeegfm")
+_told_bf16_fallback = False
+
+
+def _onednn_bf16() -> bool:
+    """Whether bfloat16 calls may use the pre-packed oneDNN kernels now."""
+    global _told_bf16_fallback
+    forced_off = os.environ.get(NO_ONEDNN_BF16_ENV, "").strip() not in ("", "0")
+    usable = _MKLDNN_BF16 and not forced_off
+    if not usable and not _told_bf16_fallback:
+        _told_bf16_fallback = True
+        _logger.info(
+            "bfloat16 linear layers run through F.linear under autocast: %s.",
+            f"{NO_ONEDNN_BF16_ENV} is set" if forced_off
+            else "this CPU lacks oneDNN's bfloat16 support (AVX-512 BW/VL/DQ or AVX-NE-CONVERT)",
+        )
+    return usable
 
 
 def autocast_context(device, precision: str = "float32"):
@@ -173,6 +225,7 @@ class PackedLinear(nn.Module):
             and self.weight.device.type == "cpu"
             and not (torch.is_grad_enabled() and self.weight.requires_grad)
             and _MKLDNN
+            and (dtype != torch.bfloat16 or _onednn_bf16())
             and not self._small_float32_matmul(x, dtype)
         )
 

@@ -59,7 +59,7 @@ from urllib.parse import urlparse
 
 import torch
 
-__all__ = ["HubMixin", "WeightsNotAvailableError"]
+__all__ = ["HubMixin", "UntrustedCheckpointError", "WeightsNotAvailableError", "is_hub_id"]
 
 logger = logging.getLogger("skeegfm")
 
@@ -69,7 +69,8 @@ PYTORCH_NAME = "pytorch_model.bin"
 _WEIGHT_NAMES = (SAFETENSORS_NAME, PYTORCH_NAME)
 #: Keys of a saved config.json that describe the writer, not the model.
 _META_KEYS = ("braindecode_version", "skeegfm_version", "skeegfm_class")
-_REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
+#: File name endings that make a string a path, never a Hub repository id.
+_PATH_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".pkl", ".json", ".npz", ".tar")
 _DOTTED_TYPE = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)+$")
 #: Modules config.json type paths may be imported from.
 _IMPORTABLE_PREFIXES = ("torch.", "skeegfm.")
@@ -85,6 +86,48 @@ class WeightsNotAvailableError(OSError):
     Hugging Face cache. The message says where the cache is and how to fetch
     the weights.
     """
+
+
+def is_hub_id(name) -> bool:
+    """Whether ``name`` is to be read as a Hugging Face Hub repository id.
+
+    The one rule of the package: a string ``"owner/name"`` (exactly one
+    ``/``) that :func:`huggingface_hub.utils.validate_repo_id` accepts and
+    that does not end like a weights or config file (``.pt``, ``.safetensors``,
+    ...). Anything else that is not an existing path is a local path that does
+    not exist; it is never sent to the Hub. Callers check for an existing
+    path first.
+
+    Parameters
+    ----------
+    name : str | os.PathLike
+        Candidate. ``os.PathLike`` objects are always paths (False).
+
+    Returns
+    -------
+    is_hub_id : bool
+    """
+    if not isinstance(name, str) or name.count("/") != 1:
+        return False
+    if name.lower().endswith(_PATH_SUFFIXES) or name.startswith(("~", ".")):
+        return False
+    from huggingface_hub.utils import HFValidationError, validate_repo_id
+
+    try:
+        validate_repo_id(name)
+    except HFValidationError:
+        return False
+    return True
+
+
+def _no_such_path(name) -> FileNotFoundError:
+    """The error for a string that is neither an existing path nor a Hub id."""
+    where = Path(os.fspath(name)).expanduser().absolute()
+    return FileNotFoundError(
+        f"No such local path exists: {os.fspath(name)!r} (looked for {where}), and it is "
+        "not a Hugging Face Hub repository id ('owner/name'). Check the spelling, or pass "
+        "an existing directory (config.json + model.safetensors) or checkpoint file."
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -164,9 +207,83 @@ def _init_parameters(cls) -> dict:
     }
 
 
-def _decode_config(cls, config: Mapping) -> dict:
+#: Expected JSON types of the signal parameters, whose defaults are None.
+_SIGNAL_TYPES = {
+    "n_outputs": "int", "n_chans": "int", "n_times": "int",
+    "sfreq": "float", "input_window_seconds": "float", "chs_info": "list",
+}
+
+
+def _expected_kind(name, default) -> str | None:
+    """``"bool"``, ``"int"``, ``"float"``, ``"str"``, ``"list"``, ``"dict"``
+    or None (unchecked) for the constructor argument ``name``."""
+    if name in _SIGNAL_TYPES:
+        return _SIGNAL_TYPES[name]
+    if default is inspect.Parameter.empty or default is None:
+        return None
+    if isinstance(default, bool):
+        return "bool"
+    if isinstance(default, numbers.Integral):
+        return "int"
+    if isinstance(default, numbers.Real):
+        return "float"
+    if isinstance(default, str) or isinstance(default, type):
+        return "str"
+    if isinstance(default, (list, tuple)):
+        return "list"
+    if isinstance(default, Mapping):
+        return "dict"
+    return None
+
+
+_KIND_WORDS = {
+    "bool": "true or false", "int": "an integer", "float": "a finite number",
+    "str": "a string", "list": "a list", "dict": "an object",
+}
+
+
+def _matches_kind(value, kind) -> bool:
+    if kind == "bool":
+        return isinstance(value, bool)
+    if kind == "int":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind == "float":
+        return (
+            isinstance(value, (int, float)) and not isinstance(value, bool)
+            and float(value) == float(value) and abs(float(value)) != float("inf")
+        )
+    if kind == "str":
+        return isinstance(value, str)
+    if kind == "list":
+        return isinstance(value, (list, tuple))
+    if kind == "dict":
+        return isinstance(value, Mapping)
+    return True
+
+
+def _check_config_types(cls, config: Mapping, origin, skip=()) -> None:
+    """Raise ValueError for a config value of the wrong JSON type, naming the
+    file, the key, the expected type and the value (``nhead: 2.5`` is refused,
+    never truncated to 2; ``true`` is not an integer). ``None`` is accepted
+    (the constructor decides)."""
+    params = _init_parameters(cls)
+    for name, value in config.items():
+        if name not in params or value is None or name in skip:
+            continue
+        kind = _expected_kind(name, params[name].default)
+        if kind is not None and not _matches_kind(value, kind):
+            raise ValueError(
+                f"{origin}: {name!r} must be {_KIND_WORDS[kind]} for {cls.__name__}, got "
+                f"{json.dumps(value, default=repr)} ({type(value).__name__}). Fix the file, or "
+                f"pass {name}=... to from_pretrained to override it."
+            )
+
+
+def _decode_config(cls, config: Mapping, origin="config", skip=()) -> dict:
     """Constructor kwargs from a saved config: meta and unknown keys dropped,
+    types checked (except the keys in ``skip``, which the caller overrides),
     classes imported, lists turned back into tuples where the default is one."""
+    _check_config_types(cls, config, origin, skip)
     params = _init_parameters(cls)
     unknown = sorted(k for k in config if k not in params and k not in _META_KEYS)
     if unknown:
@@ -240,64 +357,224 @@ def _merge_config(cls, saved: dict, overrides: dict) -> dict:
 # ---------------------------------------------------------------------------
 
 
-def _torch_load(path, *, allow_pickle: bool):
-    """``torch.load`` on CPU, ``weights_only=True`` first."""
+class UntrustedCheckpointError(ValueError):
+    """A checkpoint file holds pickled Python objects that skeegfm will not unpickle.
+
+    Unpickling can run arbitrary code, so files are read with
+    ``torch.load(weights_only=True)`` and a short allow-list of harmless
+    types (:func:`_safe_globals`). Anything beyond that needs an explicit,
+    per-call opt-in: ``trust_checkpoint=True`` (``from_pretrained``, the
+    estimators, the ``convert_*_checkpoint`` functions) or
+    ``--trust-checkpoint`` on the command line.
+    """
+
+
+def _numpy_safe_globals() -> list:
+    """numpy scalars, dtypes and arrays as numpy pickles them (both the
+    numpy >= 2 ``numpy._core`` and the numpy 1 ``numpy.core`` names)."""
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
+        import numpy as np
+    except ImportError:  # pragma: no cover - numpy is a dependency
+        return []
+    core = getattr(np, "_core", None) or np.core
+    out = [np.dtype, np.ndarray]
+    for name in ("scalar", "_reconstruct"):
+        func = getattr(core.multiarray, name)
+        out += [func, (func, f"numpy.core.multiarray.{name}"), (func, f"numpy._core.multiarray.{name}")]
+    dtypes = getattr(np, "dtypes", None)
+    if dtypes is not None:  # numpy >= 1.25 pickles dtypes by their class
+        out += [getattr(dtypes, n) for n in dir(dtypes) if n.endswith("DType")]
+    return out
+
+
+def _safe_globals() -> list:
+    """The types that the authors' checkpoints hold besides tensors, all inert
+    containers of plain values (see docs/security.rst):
+
+    - ``argparse.Namespace`` (training arguments saved with EEG-DINO-style
+      checkpoints);
+    - Lightning's ``AttributeDict`` (``hyper_parameters`` of a
+      PyTorch-Lightning checkpoint such as EEGPT's), read as a plain dict,
+      under its three historical import paths, so Lightning need not be
+      installed;
+    - numpy scalars, dtypes and arrays (metrics, hyper-parameters).
+    """
+    import argparse
+
+    lightning_names = (
+        "pytorch_lightning.utilities.parsing.AttributeDict",
+        "lightning.fabric.utilities.data.AttributeDict",
+        "lightning_fabric.utilities.data.AttributeDict",
+    )
+    # NEWOBJ of an allow-listed class creates it; mapping the Lightning name to
+    # ``dict`` makes the hyper-parameters an ordinary dict (torch lets only
+    # dict, OrderedDict and Counter receive SETITEMS).
+    return [argparse.Namespace, *[(dict, name) for name in lightning_names], *_numpy_safe_globals()]
+
+
+def _unsafe_globals(path) -> list:
+    """Globals of ``path``'s pickle that the allow-list does not cover, or
+    ``[]`` when the file cannot be parsed as a torch pickle at all."""
+    allowed = set()
+    for entry in _safe_globals():
+        if isinstance(entry, tuple):
+            allowed.add(entry[1])
+        else:
+            allowed.add(f"{entry.__module__}.{entry.__qualname__}")
+    try:
+        names = torch.serialization.get_unsafe_globals_in_checkpoint(path)
+    except Exception:  # noqa: BLE001 (a corrupt file raises many types)
+        return []
+    return [n for n in names if n not in allowed]
+
+
+def _trust_hint() -> str:
+    return (
+        "If you trust where the file comes from, opt in for this one load with "
+        "trust_checkpoint=True (from_pretrained, the estimators, convert_*_checkpoint) or "
+        "--trust-checkpoint (skeegfm embed/benchmark); better, re-save its tensors as "
+        "model.safetensors."
+    )
+
+
+def _torch_load(path, *, trust_checkpoint: bool = False):
+    """``torch.load`` on CPU: ``weights_only=True`` with the allow-list of
+    :func:`_safe_globals`; full unpickling only with ``trust_checkpoint``.
+
+    Raises
+    ------
+    UntrustedCheckpointError
+        The file holds other Python objects and ``trust_checkpoint`` is False.
+    ValueError
+        The file is empty, incomplete or not a torch checkpoint.
+    """
+    path = Path(path)
+    if path.stat().st_size == 0:
+        raise ValueError(f"{path} is empty (0 bytes): the file is incomplete; download or copy it again.")
+    try:
+        with torch.serialization.safe_globals(_safe_globals()):
+            return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # noqa: BLE001 (the unpickler raises many types)
-        if not allow_pickle:
+        unsafe = _unsafe_globals(path)
+        if not unsafe:
+            first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
             raise ValueError(
-                f"{path} could not be read with torch.load(weights_only=True): {err}"
-            ) from err
-        warnings.warn(
-            f"{path} holds objects beyond tensors; loading it with "
-            "torch.load(weights_only=False), which runs pickled code. Only do this "
-            "for files you trust.",
-            UserWarning,
-            stacklevel=4,
-        )
-        return torch.load(path, map_location="cpu", weights_only=False)
+                f"{path} cannot be read as a torch checkpoint: it is incomplete, corrupt or "
+                f"not a checkpoint ({type(err).__name__}: {first[:300]})."
+            ) from None
+        if not trust_checkpoint:
+            raise UntrustedCheckpointError(
+                f"{path} was not loaded: besides tensors it holds pickled Python objects "
+                f"({', '.join(unsafe[:6])}{', ...' if len(unsafe) > 6 else ''}), and unpickling "
+                "them can run arbitrary code. " + _trust_hint()
+            ) from None
+    warnings.warn(
+        f"{path}: fully unpickled because trust_checkpoint=True; this runs any code the "
+        "file carries.",
+        UserWarning,
+        stacklevel=4,
+    )
+    # The one place that unpickles arbitrary objects: reached only with an
+    # explicit trust_checkpoint=True for this load.
+    return torch.load(path, map_location="cpu", weights_only=False)
 
 
-def load_checkpoint_file(path_or_dict):
+def load_checkpoint_file(path_or_dict, *, trust_checkpoint: bool = False):
     """An authors' original checkpoint as a mapping.
 
     Parameters
     ----------
     path_or_dict : str | os.PathLike | Mapping
         A torch pickle, or an already loaded checkpoint (returned as is).
+    trust_checkpoint : bool
+        Allow full unpickling (``weights_only`` off), which runs
+        any code the file carries, when the file holds Python objects beyond
+        tensors and the allow-listed harmless types. Default False.
 
     Returns
     -------
     checkpoint : Mapping
-        What the file holds. Read with ``torch.load(weights_only=True)``
-        first; if that fails, unpickled with ``weights_only=False`` and a
-        warning (only do this for files you trust).
+        What the file holds, read with ``torch.load(weights_only=True)`` and
+        the allow-list of :func:`_safe_globals`.
 
     Raises
     ------
     FileNotFoundError
         If the path does not exist.
+    UntrustedCheckpointError
+        (a ``ValueError``) If the file needs full unpickling and
+        ``trust_checkpoint`` is False.
+    ValueError
+        If the file is empty, incomplete or not a torch checkpoint.
     """
     if isinstance(path_or_dict, Mapping):
         return path_or_dict
     path = Path(path_or_dict)
     if not path.is_file():
         raise FileNotFoundError(f"No checkpoint file at {str(path)!r}.")
-    return _torch_load(path, allow_pickle=True)
+    return _torch_load(path, trust_checkpoint=trust_checkpoint)
 
 
-def _read_weights(path, *, allow_pickle: bool = False):
+def _read_safetensors(path: str) -> dict:
+    """``safetensors.torch.load_file`` with the file named in every error."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    size = os.path.getsize(path)
+    if size == 0:
+        raise ValueError(f"{path} is empty (0 bytes): the file is incomplete; download or copy it again.")
+    try:
+        return load_file(path, device="cpu")
+    except (SafetensorError, OSError, RuntimeError) as err:
+        raise ValueError(
+            f"{path} is not a complete safetensors file ({size} bytes; {err}): it was probably "
+            "truncated by an interrupted download or copy. Download or copy it again."
+        ) from None
+
+
+def _read_weights(path, *, trust_checkpoint: bool = False):
     """Read a weights file: safetensors by content, else a torch pickle."""
     path = str(path)
     with open(path, "rb") as f:
         head = f.read(9)
     # safetensors: 8-byte little-endian header length, then a JSON object.
     if path.endswith(".safetensors") or head[8:9] == b"{":
-        from safetensors.torch import load_file
+        return _read_safetensors(path)
+    return _torch_load(path, trust_checkpoint=trust_checkpoint)
 
-        return load_file(path, device="cpu")
-    return _torch_load(path, allow_pickle=allow_pickle)
+
+def _check_finite(state_dict, origin) -> None:
+    """Refuse weights holding NaN or infinity, naming the tensors."""
+    bad = [
+        k for k, v in state_dict.items()
+        if isinstance(v, torch.Tensor) and v.is_floating_point() and not bool(torch.isfinite(v).all())
+    ]
+    if bad:
+        raise ValueError(
+            f"{origin} holds non-finite values (NaN or infinity) in {len(bad)} tensor(s): "
+            f"{sorted(bad)[:10]}{' ...' if len(bad) > 10 else ''}. The weights are corrupt "
+            "(or come from a diverged training run); use another copy."
+        )
+
+
+def read_config(path) -> dict:
+    """Read a ``config.json``: a JSON object, or a ValueError naming the file."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise ValueError(f"{path} is not a UTF-8 text file ({err}); expected a JSON config.") from None
+    if not text.strip():
+        raise ValueError(f"{path} is empty: the file is incomplete; write or download it again.")
+    try:
+        config = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise ValueError(
+            f"{path} is not valid JSON ({err.msg} at line {err.lineno}, column {err.colno}); "
+            "fix or replace the file."
+        ) from None
+    if not isinstance(config, dict):
+        raise ValueError(f"{path} holds a JSON {type(config).__name__}, not an object of constructor arguments.")
+    return config
 
 
 def _tensor_dict(obj) -> dict | None:
@@ -673,6 +950,7 @@ class HubMixin:
         local_files_only: bool = False,
         token: str | None = None,
         strict: bool = True,
+        trust_checkpoint: bool = False,
         **overrides,
     ):
         """Load pretrained weights from the Hub, a local directory or a file.
@@ -711,6 +989,15 @@ class HubMixin:
             says so), and keys of pretraining-only modules
             (``cls._pretraining_only_prefixes``) are dropped. If False, the
             remaining mismatches are logged as warnings instead of raised.
+        trust_checkpoint : bool
+            Default False: pickled files (``.bin``, ``.pt``, ``.ckpt``, ...)
+            are read with ``torch.load(weights_only=True)`` and an allow-list
+            of harmless types (``argparse.Namespace``, Lightning's
+            ``AttributeDict``, numpy scalars and arrays), which covers the
+            authors' released formats; a file holding other Python objects is
+            refused with :class:`UntrustedCheckpointError`. True unpickles it
+            fully, which runs any code the file carries: only for files you
+            trust, and only for this call. safetensors files never need it.
         **overrides
             Constructor arguments; they win over the saved config. Rules:
             unknown config keys are ignored; an argument absent from the config
@@ -742,37 +1029,45 @@ class HubMixin:
             and the weights are not in the cache; says how to fetch them.
         FileNotFoundError
             If ``repo_id_or_path`` is neither an existing path nor a valid
-            repository id.
+            repository id (see :func:`is_hub_id`): says no such local path
+            exists.
+        UntrustedCheckpointError
+            (a ``ValueError``) If a pickled file holds Python objects beyond
+            the allow-list and ``trust_checkpoint`` is False; names the file.
         ValueError
             If encoder tensors are missing, unexpected or of the wrong shape
-            (``strict=True``), listing them; or if a file's layout is not
-            recognised (the message names the file and what it holds).
+            (``strict=True``), listing them; if a file's layout is not
+            recognised (the message names the file and what it holds); if a
+            file is empty, truncated or corrupt; if ``config.json`` is not
+            valid JSON or a value has the wrong type (file, key, expected
+            type, value); or if weights hold NaN or infinity (naming the
+            tensors).
         """
+        trust = bool(trust_checkpoint)
         if isinstance(repo_id_or_path, Mapping):
             return cls._from_tensors(
                 repo_id_or_path, source={"path": "<in-memory state_dict>"}, overrides=overrides, strict=strict
             )
         path = Path(os.fspath(repo_id_or_path)).expanduser()
         if path.is_dir():
-            return cls._from_directory(path, overrides=overrides, strict=strict)
+            return cls._from_directory(path, overrides=overrides, strict=strict, trust=trust)
         if path.is_file():
             if path.name in _WEIGHT_NAMES and (path.parent / CONFIG_NAME).is_file():
-                return cls._from_directory(path.parent, weights=path, overrides=overrides, strict=strict)
-            return cls._from_file(path, overrides=overrides, strict=strict)
+                return cls._from_directory(
+                    path.parent, weights=path, overrides=overrides, strict=strict, trust=trust
+                )
+            return cls._from_file(path, overrides=overrides, strict=strict, trust=trust)
         name = os.fspath(repo_id_or_path)
-        if isinstance(repo_id_or_path, os.PathLike) or not _REPO_ID.match(name):
-            raise FileNotFoundError(
-                f"{name!r} is neither an existing file or directory nor a Hugging Face Hub "
-                "repository id ('user/name')."
-            )
+        if isinstance(repo_id_or_path, os.PathLike) or not is_hub_id(name):
+            raise _no_such_path(name)
         config_path, weights_path = _hub_files(
             name, revision=revision, cache_dir=cache_dir, local_files_only=local_files_only, token=token
         )
         source = {"repo_id": name, "revision": revision or "main", "commit": _commit_of(weights_path)}
-        return cls._from_config_and_weights(config_path, weights_path, source, overrides, strict)
+        return cls._from_config_and_weights(config_path, weights_path, source, overrides, strict, trust)
 
     @classmethod
-    def _from_directory(cls, directory: Path, *, overrides, strict, weights: Path | None = None):
+    def _from_directory(cls, directory: Path, *, overrides, strict, trust=False, weights: Path | None = None):
         if weights is None:
             weights = next((directory / n for n in _WEIGHT_NAMES if (directory / n).is_file()), None)
         if weights is None:
@@ -781,18 +1076,13 @@ class HubMixin:
                 f"(found: {sorted(p.name for p in directory.iterdir())[:20]})."
             )
         if not (directory / CONFIG_NAME).is_file():
-            return cls._from_file(weights, overrides=overrides, strict=strict)
+            return cls._from_file(weights, overrides=overrides, strict=strict, trust=trust)
         source = {"path": str(directory)}
-        return cls._from_config_and_weights(directory / CONFIG_NAME, weights, source, overrides, strict)
+        return cls._from_config_and_weights(directory / CONFIG_NAME, weights, source, overrides, strict, trust)
 
     @classmethod
-    def _from_config_and_weights(cls, config_path, weights_path, source, overrides, strict):
-        try:
-            config = json.loads(Path(config_path).read_text())
-        except json.JSONDecodeError as err:
-            raise ValueError(f"{config_path} is not valid JSON: {err}") from err
-        if not isinstance(config, dict):
-            raise ValueError(f"{config_path} holds a {type(config).__name__}, not a JSON object.")
+    def _from_config_and_weights(cls, config_path, weights_path, source, overrides, strict, trust=False):
+        config = read_config(config_path)
         saved_class = config.get("skeegfm_class")
         if saved_class is not None and saved_class != cls.__name__:
             raise ValueError(
@@ -800,14 +1090,14 @@ class HubMixin:
                 f"use skeegfm.models.{saved_class}.from_pretrained."
             )
         _check_config_fits(cls, config, config_path)
-        state_dict = _read_weights(weights_path)
+        saved = _decode_config(cls, config, config_path, skip=overrides)
+        state_dict = _read_weights(weights_path, trust_checkpoint=trust)
         source = dict(source, format="hub")
-        saved = _decode_config(cls, config)
         return cls._build_and_load(saved, state_dict, overrides, source, strict, weights_path)
 
     @classmethod
-    def _from_file(cls, path: Path, *, overrides, strict):
-        obj = _read_weights(path, allow_pickle=True)
+    def _from_file(cls, path: Path, *, overrides, strict, trust=False):
+        obj = _read_weights(path, trust_checkpoint=trust)
         return cls._from_tensors(obj, source={"path": str(path)}, overrides=overrides, strict=strict, origin=path)
 
     @classmethod
@@ -867,7 +1157,14 @@ class HubMixin:
             if saved.get("return_encoder_output") and "return_encoder_output" not in overrides:
                 overrides["return_encoder_output"] = False  # asking for outputs means a head
         kwargs = _merge_config(cls, saved, overrides)
-        model = cls(**kwargs)
+        try:
+            model = cls(**kwargs)
+        except (TypeError, ValueError) as err:
+            raise ValueError(
+                f"{origin}: cannot build a {cls.__name__} from the saved configuration and "
+                f"the arguments given ({type(err).__name__}: {err}). Fix the config.json "
+                "value or the argument named."
+            ) from err
         n_tensors = _load_strict(model, state_dict, strict=strict, origin=origin)
         if reset:
             if not hasattr(model, "reset_head"):
@@ -987,6 +1284,7 @@ def _load_strict(model, state_dict, *, strict: bool, origin) -> int:
 
     skip = set(dropped) | set(unexpected) | set(mismatched)
     to_load = {k: v for k, v in incoming.items() if k not in skip}
+    _check_finite(to_load, origin)
     result = model.load_state_dict(to_load, strict=False)
     leftover = [k for k in result.unexpected_keys]
     if leftover:  # load_state_dict overrides (remaps) must not lose tensors

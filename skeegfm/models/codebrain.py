@@ -947,7 +947,7 @@ def _looks_like_original(state_dict) -> bool:
     )
 
 
-def convert_codebrain_checkpoint(path_or_dict) -> dict:
+def convert_codebrain_checkpoint(path_or_dict, *, trust_checkpoint=False) -> dict:
     """Convert the authors' original CodeBrain checkpoint to our key names.
 
     Parameters
@@ -957,6 +957,11 @@ def convert_codebrain_checkpoint(path_or_dict) -> dict:
         state_dict), or the already loaded dict. A dict nesting the weights
         under ``"state_dict"``, ``"model"`` or ``"model_state_dict"`` is
         unwrapped.
+    trust_checkpoint : bool
+        Default False: the file is read with ``torch.load(weights_only=True)``
+        and an allow-list of harmless types, which covers the authors'
+        released formats. True unpickles a file holding other Python objects,
+        which runs any code it carries (only for files you trust).
 
     Returns
     -------
@@ -968,14 +973,11 @@ def convert_codebrain_checkpoint(path_or_dict) -> dict:
     ------
     TypeError
         If the file or object does not hold a dict of tensors.
-
-    Notes
-    -----
-    Files are read with ``torch.load(weights_only=True)`` first; if that fails,
-    they are unpickled with ``weights_only=False`` (a warning is emitted: only
-    do this for files you trust).
+    UntrustedCheckpointError
+        (a ``ValueError``) If the file holds Python objects beyond the
+        allow-list and ``trust_checkpoint`` is False.
     """
-    raw = load_checkpoint_file(path_or_dict)
+    raw = load_checkpoint_file(path_or_dict, trust_checkpoint=trust_checkpoint)
     for wrapper in ("state_dict", "model", "model_state_dict"):
         if isinstance(raw, dict) and isinstance(raw.get(wrapper), dict):
             raw = raw[wrapper]

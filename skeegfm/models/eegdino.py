@@ -533,7 +533,9 @@ def _looks_like_original(state_dict) -> bool:
     )
 
 
-def convert_eegdino_checkpoint(path_or_dict, source="teacher", *, include_head=False):
+def convert_eegdino_checkpoint(
+    path_or_dict, source="teacher", *, include_head=False, trust_checkpoint=False
+):
     """Convert an original EEG-DINO checkpoint to this module's state_dict keys.
 
     Handles the authors' pretraining checkpoints (``model_EEG_DINO_{S,M,L}.pt``:
@@ -544,15 +546,19 @@ def convert_eegdino_checkpoint(path_or_dict, source="teacher", *, include_head=F
     Parameters
     ----------
     path_or_dict : str | os.PathLike | dict
-        Checkpoint file (a torch pickle; read with ``weights_only=True``
-        first, then ``False`` with a warning) or an already loaded dict
-        (the checkpoint or its ``"state_dict"``).
+        Checkpoint file (a torch pickle) or an already loaded dict (the
+        checkpoint or its ``"state_dict"``).
     source : {"teacher", "student"}
         Which DINO network to take from a pretraining checkpoint. The
         re-hosted Hub weights are the teacher's.
     include_head : bool
         Also return a fine-tuned checkpoint's head, renamed to
         ``final_layer.*`` (pretraining checkpoints have no head).
+    trust_checkpoint : bool
+        Default False: the file is read with ``torch.load(weights_only=True)``
+        and an allow-list of harmless types, which covers the authors'
+        released formats. True unpickles a file holding other Python objects,
+        which runs any code it carries (only for files you trust).
 
     Returns
     -------
@@ -569,10 +575,13 @@ def convert_eegdino_checkpoint(path_or_dict, source="teacher", *, include_head=F
         If ``source`` is unknown or no EEG-DINO encoder weights are found.
     FileNotFoundError
         If a path does not exist.
+    UntrustedCheckpointError
+        (a ``ValueError``) If the file holds Python objects beyond the
+        allow-list and ``trust_checkpoint`` is False.
     """
     if source not in ("teacher", "student"):
         raise ValueError(f'source must be "teacher" or "student", got {source!r}.')
-    state = _unwrap(load_checkpoint_file(path_or_dict))
+    state = _unwrap(load_checkpoint_file(path_or_dict, trust_checkpoint=trust_checkpoint))
     keys = [k for k in state if isinstance(k, str)]
 
     candidates = (f"module.{source}.", f"{source}.", "module.encoder.", "encoder.", "module.", "")

@@ -755,7 +755,7 @@ def _looks_like_original(state_dict) -> bool:
     return "chans_id" not in sd or any(k.startswith(extras) for k in keys)
 
 
-def convert_eegpt_checkpoint(path_or_dict) -> dict:
+def convert_eegpt_checkpoint(path_or_dict, *, trust_checkpoint=False) -> dict:
     """Convert the authors' EEGPT checkpoint to this module's key names.
 
     Keeps ``target_encoder.*`` unchanged (the released encoder), renames the
@@ -771,6 +771,11 @@ def convert_eegpt_checkpoint(path_or_dict) -> dict:
         Path of ``eegpt_mcae_58chs_4s_large4E.ckpt`` (or a probe checkpoint),
         a loaded Lightning checkpoint (a dict with ``"state_dict"``), or a
         state_dict.
+    trust_checkpoint : bool
+        Default False: the file is read with ``torch.load(weights_only=True)``
+        and an allow-list of harmless types, which covers the authors'
+        released formats. True unpickles a file holding other Python objects,
+        which runs any code it carries (only for files you trust).
 
     Returns
     -------
@@ -781,14 +786,17 @@ def convert_eegpt_checkpoint(path_or_dict) -> dict:
     ------
     ValueError
         If the checkpoint holds no ``target_encoder.*`` key.
+    UntrustedCheckpointError
+        (a ``ValueError``) If the file holds Python objects beyond the
+        allow-list and ``trust_checkpoint`` is False.
 
     Warns
     -----
     UserWarning
         When keys other than the pretraining modules are dropped (listed), or
-        when a file has to be loaded with ``weights_only=False``.
+        when a file is fully unpickled (``trust_checkpoint=True``).
     """
-    sd = _inner_state_dict(load_checkpoint_file(path_or_dict))
+    sd = _inner_state_dict(load_checkpoint_file(path_or_dict, trust_checkpoint=trust_checkpoint))
     out, dropped = {}, []
     for key, value in sd.items():
         if key.startswith("target_encoder."):
