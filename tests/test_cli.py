@@ -225,7 +225,7 @@ def test_resolve_weights(tiny, monkeypatch):
     assert specs["eegdino-medium"].kind == "pretrained"
     assert specs["eegdino-medium"].checkpoint == "someone/my-eegdino"
     assert resolve_weights(["eegpt"], checkpoints={"eegpt": "random"})["eegpt"].kind == "random"
-    with pytest.raises(ValueError, match="neither an existing file"):
+    with pytest.raises(ValueError, match="No such local path exists"):
         resolve_weights(["eegpt"], checkpoints={"eegpt": "./no/such/dir"})
     with pytest.raises(ValueError, match="not among the models"):
         resolve_weights(["eegpt"], checkpoints={"eegdino": tiny["eegdino"]})

@@ -1091,7 +1091,13 @@ class HubMixin:
             )
         _check_config_fits(cls, config, config_path)
         saved = _decode_config(cls, config, config_path, skip=overrides)
-        state_dict = _read_weights(weights_path, trust_checkpoint=trust)
+        obj = _read_weights(weights_path, trust_checkpoint=trust)
+        state_dict = _tensor_dict(obj)  # a flat state_dict, or one wrapped in {"state_dict": ...}
+        if state_dict is None:
+            raise ValueError(
+                f"{weights_path} holds no state_dict (a {type(obj).__name__}); expected a "
+                "mapping of parameter names to tensors."
+            )
         source = dict(source, format="hub")
         return cls._build_and_load(saved, state_dict, overrides, source, strict, weights_path)
 
