@@ -313,52 +313,40 @@ class _EncoderPayload:
         return _cache.get_or_build(key, build)
 
 
-#: Weight and config files whose bytes identify a checkpoint folder.
+#: The files of a checkpoint folder the loader reads.
 _CHECKPOINT_FILES = ("config.json", "model.safetensors", "pytorch_model.bin")
-_DIGESTS: dict = {}  # (path, dev, inode, size, mtime_ns, ctime_ns) -> sha256 hex
 
 
-def _file_digest(path: Path) -> str:
-    """SHA-256 of a file's bytes, streamed in 8 MiB blocks.
-
-    Computed once per version of the file: the result is remembered under
-    the file's device, inode, size, modification and status-change times.
-    A rewrite changes the status-change time (``st_ctime``), which, unlike
-    the modification time, ``cp -p``, ``rsync -t`` or :func:`os.utime` cannot
-    restore, so rewritten bytes are hashed again.
-    """
-    st = path.stat()
-    stamp = (str(path), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
-    digest = _DIGESTS.get(stamp)
-    if digest is None:
-        h = hashlib.sha256()
-        with open(path, "rb") as f:
-            while block := f.read(8 * 2**20):
-                h.update(block)
-        digest = h.hexdigest()
-        if len(_DIGESTS) > 256:
-            _DIGESTS.clear()
-        _DIGESTS[stamp] = digest
-    return digest
-
-
-def _checkpoint_identity(source: str):
-    """Cache identity of a checkpoint: a Hub id (the Hugging Face cache is
-    content-addressed), or a local path with the SHA-256 of the bytes of the
-    files the loader reads (the file itself and a sibling config.json; in a
-    folder, config.json and the weight files). A folder rewritten with other
-    weights therefore gets another identity, whatever its sizes and times."""
-    path = Path(source)
-    if not path.exists():
-        return ("hub", str(source))
+def _identity_files(path: Path) -> list:
+    """The files whose contents make the checkpoint at ``path``."""
     if path.is_file():
         files = [path]
         if path.name in _CHECKPOINT_FILES and (path.parent / "config.json").is_file():
             files.append(path.parent / "config.json")
-    else:
-        files = [path / name for name in _CHECKPOINT_FILES if (path / name).is_file()]
-    digests = tuple((p.name, _file_digest(p)) for p in files)
-    return ("path", str(path.resolve()), digests)
+        return files
+    return [path / name for name in _CHECKPOINT_FILES if (path / name).is_file()]
+
+
+def _checkpoint_location(source: str):
+    """Where a checkpoint is and which version of its files: a Hub id, or a
+    local path with each file's device, inode, size, modification and
+    status-change times.
+
+    This only decides whether a load can be skipped: the encoder cache itself
+    is keyed by the hash of the loaded weights (see :meth:`_frozen_encoder`).
+    Any rewrite of a file changes its status-change time (``st_ctime``),
+    which, unlike the modification time, ``cp -p``, ``rsync -t`` or
+    :func:`os.utime` cannot restore; a rewritten folder is therefore read
+    again, and its new weights get their own cache entry.
+    """
+    path = Path(source)
+    if not path.exists():
+        return ("hub", str(source))
+    stamps = []
+    for file in _identity_files(path):
+        st = file.stat()
+        stamps.append((file.name, st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns))
+    return ("path", str(path.resolve()), tuple(stamps))
 
 
 def _freeze_key(value):
@@ -533,19 +521,23 @@ class _BaseFoundationEstimator(BaseEstimator):
         else:
             overrides = self._encoder_overrides(prepared)
             trust = bool(getattr(self, "trust_checkpoint", False))
-            key = (
-                "pretrained",
-                self._model_class_name,
-                _checkpoint_identity(source),
-                _freeze_key(overrides),
-                str(device),
-                trust,  # an untrusted load never reuses what a trusted one unpickled
-            )
+            common = (_freeze_key(overrides), str(device), trust)  # trust: an untrusted load
+            # never reuses what a trusted one unpickled
 
             def build():
                 module = model_class.from_pretrained(source, trust_checkpoint=trust, **overrides)
                 origin = getattr(module, "pretrained_source_", None) or {"path": source}
                 return _freeze(module, device, origin)
+
+            def content_key(frozen):
+                # The weights' hash (computed by _freeze for every load) and the
+                # architecture: identical weights share one encoder, other
+                # weights never do, whatever the files' names and times.
+                config = _cache.stable_hash(frozen.module._hub_config)
+                return ("pretrained", self._model_class_name, frozen.weights_hash, config) + common
+
+            location = ("pretrained", self._model_class_name, _checkpoint_location(source)) + common
+            return _cache.get_or_build_by_content(location, build, content_key)
 
         return _cache.get_or_build(key, build)
 

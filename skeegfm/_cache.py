@@ -3,6 +3,8 @@
 - :func:`get_or_build`: a process-wide, size-bounded cache of frozen encoders,
   so that the clones an estimator gets in cross-validation or a grid search
   share one copy of the weights instead of reading them from disk per fold.
+  Encoders loaded from checkpoints are keyed by the hash of their weights
+  (:func:`get_or_build_by_content`), never by file names or times alone.
 - :class:`EmbeddingStore`: an on-disk store of embeddings, one small verified
   ``.npy`` file per epoch, under the folder of a :class:`joblib.Memory`. An epoch's key
   is a hash of its data as received (bytes, dtype, shape) inside a namespace
@@ -31,13 +33,22 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["EmbeddingStore", "clear_encoder_cache", "get_or_build", "stable_hash"]
+__all__ = [
+    "EmbeddingStore",
+    "clear_encoder_cache",
+    "get_or_build",
+    "get_or_build_by_content",
+    "stable_hash",
+]
 
 #: Encoders kept alive by the process-wide cache (least recently used first out).
 #: Estimators that hold an encoder keep it alive regardless of this bound.
 _MAX_ENCODERS = 4
 
 _ENCODERS: OrderedDict = OrderedDict()
+#: Location (e.g. a path with its files' sizes and times) -> content key of
+#: the value last built from it (see :func:`get_or_build_by_content`).
+_LOCATIONS: OrderedDict = OrderedDict()
 _LOCK = threading.RLock()
 
 
@@ -69,10 +80,49 @@ def get_or_build(key, build):
         return value
 
 
+def get_or_build_by_content(location, build, content_key):
+    """Like :func:`get_or_build`, for values whose identity is known only
+    once built (e.g. the hash of weights read from a file).
+
+    Parameters
+    ----------
+    location : hashable
+        Where the value comes from, e.g. a path with its files' sizes and
+        times. A location seen before whose value is still cached is served
+        without calling ``build``.
+    build : callable
+        Zero-argument function that creates the value.
+    content_key : callable
+        ``content_key(value)`` -> the key of the value's contents. The cache
+        is keyed by it: a value equal in content to a cached one is replaced
+        by the cached one (so identical weights are held once), and a new
+        location with other contents never receives an old value.
+
+    Returns
+    -------
+    value : object
+        The shared value; callers must not modify it.
+    """
+    with _LOCK:
+        known = _LOCATIONS.get(location)
+        if known is not None and known in _ENCODERS:
+            _LOCATIONS.move_to_end(location)
+            _ENCODERS.move_to_end(known)
+            return _ENCODERS[known]
+    value = build()
+    key = content_key(value)
+    with _LOCK:
+        _LOCATIONS[location] = key
+        while len(_LOCATIONS) > 16 * _MAX_ENCODERS:
+            _LOCATIONS.popitem(last=False)
+        return get_or_build(key, lambda: value)
+
+
 def clear_encoder_cache() -> None:
     """Forget every encoder held by the process-wide cache."""
     with _LOCK:
         _ENCODERS.clear()
+        _LOCATIONS.clear()
 
 
 def stable_hash(obj) -> str:

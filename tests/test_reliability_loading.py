@@ -661,20 +661,28 @@ def test_touched_but_identical_checkpoint_shares_the_cached_encoder(tmp_path):
     first = EEGDINOEmbedder(checkpoint=str(folder), **kwargs).fit(X)
     for p in folder.iterdir():
         os.utime(p, ns=(p.stat().st_atime_ns, p.stat().st_mtime_ns + 10**9))
-    _base._DIGESTS.clear()  # force re-hashing: the key must come from the bytes
     again = EEGDINOEmbedder(checkpoint=str(folder), **kwargs).fit(X)
     assert again.encoder_ is first.encoder_
 
 
-def test_checkpoint_identity_is_the_content_hash(tmp_path):
-    import hashlib
+def test_identical_weights_in_two_folders_share_one_encoder(tmp_path):
+    """The cache is keyed by the weights' hash, not by where they lie."""
+    a = save_tiny("codebrain", tmp_path / "a")
+    b = _copy(a, tmp_path / "b")
+    X, kwargs = _array_input(CodeBrainEmbedder)
+    first = CodeBrainEmbedder(checkpoint=str(a), **kwargs).fit(X)
+    second = CodeBrainEmbedder(checkpoint=str(b), **kwargs).fit(X)
+    assert second.encoder_ is first.encoder_
 
-    folder = save_tiny("codebrain", tmp_path / "ck")
-    kind, where, digests = _base._checkpoint_identity(str(folder))
-    assert kind == "path" and where == str(folder.resolve())
-    expected = {p.name: hashlib.sha256(p.read_bytes()).hexdigest()
-                for p in folder.iterdir() if p.name in ("config.json", "model.safetensors")}
-    assert dict(digests) == expected
+
+def test_location_changes_only_with_a_rewrite(tmp_path):
+    folder = save_tiny("eegpt", tmp_path / "ck")
+    before = _base._checkpoint_location(str(folder))
+    assert before == _base._checkpoint_location(str(folder))
+    assert [s[0] for s in before[2]] == ["config.json", "model.safetensors"]
+    _rewrite_keep_times(save_tiny("eegpt", tmp_path / "other", seed=1), folder)
+    after = _base._checkpoint_location(str(folder))
+    assert after != before and [s[3:5] for s in after[2]] == [s[3:5] for s in before[2]]  # same size, mtime
 
 
 def test_trusted_and_untrusted_loads_do_not_share(tmp_path, tiny_checkpoint):
@@ -869,11 +877,19 @@ def test_cli_interrupt_during_embed(raw_fif, tmp_path, monkeypatch, capsys, tiny
     assert err == "skeegfm embed: interrupted.\n"
 
 
-def test_cache_module_has_content_keyed_encoders(tmp_path):
-    """get_or_build keys the value it is given; same content -> same object."""
-    built = []
-    key = ("pretrained", "X", _base._checkpoint_identity(str(save_tiny("eegdino", tmp_path / "a"))))
-    value = _cache.get_or_build(key, lambda: built.append(1) or object())
-    key_copy = ("pretrained", "X", _base._checkpoint_identity(str(save_tiny("eegdino", tmp_path / "a"))))
-    assert _cache.get_or_build(key_copy, lambda: built.append(1) or object()) is value
-    assert built == [1]
+def test_get_or_build_by_content():
+    builds = []
+
+    def build(value):
+        return lambda: builds.append(value) or {"v": value}
+
+    key = lambda obj: ("content", obj["v"])  # noqa: E731
+    _cache.clear_encoder_cache()
+    a = _cache.get_or_build_by_content(("loc", 1), build(1), key)
+    assert _cache.get_or_build_by_content(("loc", 1), build(1), key) is a and builds == [1]
+    # Another location with equal contents: built, then the cached value is shared.
+    assert _cache.get_or_build_by_content(("loc", 2), build(1), key) is a and builds == [1, 1]
+    # A location whose contents changed (new stamp): the new value, never the old.
+    c = _cache.get_or_build_by_content(("loc", 3), build(2), key)
+    assert c == {"v": 2} and c is not a
+    _cache.clear_encoder_cache()
