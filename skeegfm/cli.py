@@ -399,7 +399,7 @@ def _cmd_embed(args):
     from ._benchmark import _fit_embedder, _unavailable_note, resolve_weights
     from ._recording import add_template_positions, rescale_to_unit
     from ._registry import get_record
-    from .models import WeightsNotAvailableError
+    from .models import UntrustedCheckpointError, WeightsNotAvailableError
 
     if args.output is not None and len(args.inputs) > 1:
         raise CommandError("-o/--output takes one INPUT; use --output-dir for several.")
@@ -452,6 +452,8 @@ def _cmd_embed(args):
                 f"{_unavailable_note(spec).split(': running with')[0]}. Pass --checkpoint PATH, "
                 "or --weights random for a randomly initialised encoder."
             ) from exc
+        except UntrustedCheckpointError:
+            raise  # about the checkpoint, not about this recording
         except ValueError as exc:
             raise CommandError(f"{path}: {exc}") from exc
         _say_warnings(caught, name)
