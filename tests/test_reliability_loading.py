@@ -298,8 +298,8 @@ def test_cli_trust_checkpoint_flag(tmp_path, raw_fif, capsys):
     args = ["embed", str(raw_fif), "--model", "eegdino", "--checkpoint", str(folder), "-q"]
     assert cli.main(args + ["-o", str(tmp_path / "a.npz")]) == 2
     assert "--trust-checkpoint" in capsys.readouterr().err
-    with pytest.warns(UserWarning, match="trust_checkpoint=True"):
-        assert cli.main(args + ["-o", str(tmp_path / "b.npz"), "--trust-checkpoint"]) == 0
+    assert cli.main(args + ["-o", str(tmp_path / "b.npz"), "--trust-checkpoint"]) == 0
+    assert "fully unpickled because trust_checkpoint=True" in capsys.readouterr().err
     with np.load(tmp_path / "b.npz") as npz:
         assert npz["embeddings"].shape == (2, 32)
 
