@@ -207,6 +207,36 @@ def test_load_pretrained_refuses_payload(as_folder, tmp_path, marker):
     assert not marker.exists()
 
 
+@pytest.mark.parametrize("kind", ["legacy-torch-save", "raw-pickle"])
+def test_other_pickle_formats_refuse_payload(kind, tmp_path, marker):
+    """torch.save's old format and a plain pickle.dump: refused, payload not run."""
+    import pickle
+
+    path = tmp_path / "evil.pkl"
+    obj = {"weight": torch.ones(2), "x": _Payload(marker)}
+    if kind == "raw-pickle":
+        path.write_bytes(pickle.dumps(obj, protocol=4))
+    else:
+        torch.save(obj, path, _use_new_zipfile_serialization=False)
+    with pytest.raises(UntrustedCheckpointError, match="evil.pkl.*arbitrary code.*trust_checkpoint=True"):
+        EEGDINO.from_pretrained(path)
+    assert not marker.exists()
+    if kind == "legacy-torch-save":  # scanned: the message names the culprit
+        with pytest.raises(UntrustedCheckpointError, match="builtins.exec"):
+            load_checkpoint_file(path)
+
+
+def test_garbage_file_says_what_it_may_be(tmp_path):
+    path = tmp_path / "notes.bin"
+    path.write_bytes(b"these are my notes, not weights")
+    with pytest.raises(UntrustedCheckpointError, match="notes.bin was not loaded: the safe loader cannot read it"):
+        EEGDINO.from_pretrained(path)
+    with pytest.warns(UserWarning, match="fully unpickled"), pytest.raises(
+        ValueError, match="cannot be read as a torch checkpoint, even fully unpickled"
+    ):
+        load_checkpoint_file(path, trust_checkpoint=True)
+
+
 def test_the_payload_is_real_and_runs_only_with_the_opt_in(tmp_path, marker):
     """Guard of the tests above: the file does run code when fully unpickled."""
     path = _evil_file(tmp_path, marker)
@@ -475,16 +505,18 @@ def test_truncated_safetensors(cut, phrase, tiny_copy):
     "content, phrase",
     [
         (b"", "is empty (0 bytes)"),
-        (b"\x80\x02garbage that is not a pickle", "cannot be read as a torch checkpoint"),
-        (None, "cannot be read as a torch checkpoint"),  # a truncated zip checkpoint
+        ("zip", "cannot be read as a torch checkpoint"),  # cut: no zip directory
+        ("legacy", "cannot be read as a torch checkpoint"),  # old format, cut
     ],
-    ids=["zero-byte", "garbage", "truncated-zip"],
+    ids=["zero-byte", "truncated-zip", "truncated-legacy"],
 )
 def test_corrupt_pickle_files(content, phrase, tmp_path):
     path = tmp_path / "weights.pt"
-    if content is None:
-        torch.save(_original_eegdino(build_tiny("eegdino")), path)
-        content = path.read_bytes()[:-2000]
+    if isinstance(content, str):
+        torch.save(_original_eegdino(build_tiny("eegdino")), path,
+                   _use_new_zipfile_serialization=content == "zip")
+        content = path.read_bytes()
+        content = content[:-2000] if content[:2] == b"PK" else content[:300]
     path.write_bytes(content)
     with pytest.raises(ValueError, match=phrase.replace("(", r"\(").replace(")", r"\)")) as err:
         EEGDINO.from_pretrained(path)

@@ -53,6 +53,7 @@ import sys
 import tempfile
 import time
 import warnings
+import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import urlparse
@@ -412,20 +413,46 @@ def _safe_globals() -> list:
     return [argparse.Namespace, *[(dict, name) for name in lightning_names], *_numpy_safe_globals()]
 
 
-def _unsafe_globals(path) -> list:
-    """Globals of ``path``'s pickle that the allow-list does not cover, or
-    ``[]`` when the file cannot be parsed as a torch pickle at all."""
+def _unsafe_globals(path):
+    """Globals of ``path``'s pickle outside torch's and our allow-lists, read
+    statically (nothing is unpickled).
+
+    Returns
+    -------
+    names : list of str | "corrupt" | None
+        The sorted names (``[]`` when there are none); ``"corrupt"`` for a
+        torch checkpoint cut short (a zip archive without its directory, or
+        a pickle that ends early); None when the file cannot be scanned (not
+        a torch checkpoint, or a pickle protocol the scanner does not read).
+    """
     allowed = set()
     for entry in _safe_globals():
         if isinstance(entry, tuple):
             allowed.add(entry[1])
         else:
             allowed.add(f"{entry.__module__}.{entry.__qualname__}")
+    with open(path, "rb") as f:
+        head = f.read(4)
     try:
-        names = torch.serialization.get_unsafe_globals_in_checkpoint(path)
-    except Exception:  # noqa: BLE001 (a corrupt file raises many types)
-        return []
-    return [n for n in names if n not in allowed]
+        if zipfile.is_zipfile(path):
+            names = set(torch.serialization.get_unsafe_globals_in_checkpoint(path))
+        elif head == b"PK\x03\x04":
+            return "corrupt"  # a zip archive whose end (its directory) is missing
+        else:
+            # torch.save's legacy format: pickles of the magic number, the
+            # protocol version, system information and the object itself.
+            from torch import _weights_only_unpickler as unpickler
+
+            names = set()
+            with open(path, "rb") as f:
+                for _ in range(4):
+                    names |= unpickler.get_globals_in_pkl(f)
+            names -= set(unpickler._get_allowed_globals())
+    except EOFError:
+        return "corrupt"
+    except Exception:  # noqa: BLE001 (a corrupt or foreign file raises many types)
+        return None
+    return sorted(n for n in names if n not in allowed)
 
 
 def _trust_hint() -> str:
@@ -452,22 +479,32 @@ def _torch_load(path, *, trust_checkpoint: bool = False):
     if path.stat().st_size == 0:
         raise ValueError(f"{path} is empty (0 bytes): the file is incomplete; download or copy it again.")
     try:
-        with torch.serialization.safe_globals(_safe_globals()):
+        with torch.serialization.safe_globals(_safe_globals()), warnings.catch_warnings():
+            # torch's note on pickle protocols precedes the error said below.
+            warnings.filterwarnings("ignore", message="Detected pickle protocol", category=UserWarning)
             return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # noqa: BLE001 (the unpickler raises many types)
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        reason = f"{type(err).__name__}: {first[:200]}"
+    with torch.serialization.safe_globals(_safe_globals()):
         unsafe = _unsafe_globals(path)
-        if not unsafe:
-            first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-            raise ValueError(
-                f"{path} cannot be read as a torch checkpoint: it is incomplete, corrupt or "
-                f"not a checkpoint ({type(err).__name__}: {first[:300]})."
-            ) from None
-        if not trust_checkpoint:
+    if unsafe == [] or unsafe == "corrupt":  # nothing beyond the allow-list: damaged
+        raise ValueError(
+            f"{path} cannot be read as a torch checkpoint: it is incomplete, corrupt or "
+            f"not a checkpoint ({reason}). Download or copy it again."
+        )
+    if not trust_checkpoint:
+        if unsafe:
             raise UntrustedCheckpointError(
                 f"{path} was not loaded: besides tensors it holds pickled Python objects "
                 f"({', '.join(unsafe[:6])}{', ...' if len(unsafe) > 6 else ''}), and unpickling "
                 "them can run arbitrary code. " + _trust_hint()
-            ) from None
+            )
+        raise UntrustedCheckpointError(
+            f"{path} was not loaded: the safe loader cannot read it ({reason}). Either it is "
+            "incomplete or not a checkpoint, or it holds pickled Python objects beyond tensors, "
+            "and unpickling those can run arbitrary code. " + _trust_hint()
+        )
     warnings.warn(
         f"{path}: fully unpickled because trust_checkpoint=True; this runs any code the "
         "file carries.",
@@ -476,7 +513,13 @@ def _torch_load(path, *, trust_checkpoint: bool = False):
     )
     # The one place that unpickles arbitrary objects: reached only with an
     # explicit trust_checkpoint=True for this load.
-    return torch.load(path, map_location="cpu", weights_only=False)
+    try:
+        return torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as err:  # noqa: BLE001 (the unpickler raises many types)
+        raise ValueError(
+            f"{path} cannot be read as a torch checkpoint, even fully unpickled: it is "
+            f"incomplete, corrupt or not a checkpoint ({type(err).__name__}: {err})."
+        ) from err
 
 
 def load_checkpoint_file(path_or_dict, *, trust_checkpoint: bool = False):
