@@ -25,6 +25,7 @@ __all__ = [
     "Mlp",
     "TimeFrequencyEmbedding",
     "TransformerBlock",
+    "as_conv_config",
     "resolve_signal_params",
 ]
 
@@ -269,6 +270,52 @@ class TransformerBlock(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = x + self.drop_path(self.attn(self.norm1(x)))
         return x + self.drop_path(self.mlp(self.norm2(x)))
+
+
+def as_conv_config(config):
+    """Validate a time-branch convolution configuration of
+    :class:`TimeFrequencyEmbedding` and return it as nested tuples.
+
+    Parameters
+    ----------
+    config : sequence of (out_ch, kernel, stride, padding, (groups, gn_channels))
+        One entry per convolution.
+
+    Returns
+    -------
+    config : tuple of tuple
+        The same values as ints, in nested tuples.
+
+    Raises
+    ------
+    ValueError
+        If an entry is malformed, the GroupNorm does not fit the convolution,
+        or a size is out of range.
+    """
+    try:
+        out = tuple(
+            (int(c), int(k), int(s), int(p), (int(g[0]), int(g[1])))
+            for c, k, s, p, g in config
+        )
+    except (TypeError, ValueError) as err:
+        raise ValueError(
+            "channels_kernel_stride_padding_norm must be a sequence of "
+            "(out_channels, kernel, stride, padding, (groups, group_channels)); "
+            f"got {config!r}."
+        ) from err
+    if not out:
+        raise ValueError("channels_kernel_stride_padding_norm must hold at least one convolution.")
+    for out_ch, kernel, stride, padding, (groups, gn_channels) in out:
+        if gn_channels != out_ch or groups < 1 or out_ch % groups:
+            raise ValueError(
+                f"GroupNorm ({groups}, {gn_channels}) does not fit a convolution with "
+                f"{out_ch} output channels: group_channels must equal out_channels and "
+                "be divisible by groups."
+            )
+        if min(out_ch, kernel, stride) < 1 or padding < 0:
+            raise ValueError(f"Invalid convolution (out_ch, kernel, stride, padding) = "
+                             f"{(out_ch, kernel, stride, padding)}.")
+    return out
 
 
 def _conv_out_len(length, kernel, stride, padding):

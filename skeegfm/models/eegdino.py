@@ -32,6 +32,7 @@ from torch import nn
 
 from ._hub import HubMixin, load_checkpoint_file
 from ._layers import TimeFrequencyEmbedding, TransformerBlock, resolve_signal_params
+from ._layers import as_conv_config as _as_conv_config
 
 __all__ = ["EEGDINO", "EEGDINO_CONFIGS", "convert_eegdino_checkpoint"]
 
@@ -69,34 +70,6 @@ EEGDINO_CONFIGS = {
         ),
     ),
 }
-
-
-def _as_conv_config(config):
-    """Validate the conv configuration and return it as nested tuples."""
-    try:
-        out = tuple(
-            (int(c), int(k), int(s), int(p), (int(g[0]), int(g[1])))
-            for c, k, s, p, g in config
-        )
-    except (TypeError, ValueError) as err:
-        raise ValueError(
-            "channels_kernel_stride_padding_norm must be a sequence of "
-            "(out_channels, kernel, stride, padding, (groups, group_channels)); "
-            f"got {config!r}."
-        ) from err
-    if not out:
-        raise ValueError("channels_kernel_stride_padding_norm must hold at least one convolution.")
-    for out_ch, kernel, stride, padding, (groups, gn_channels) in out:
-        if gn_channels != out_ch or groups < 1 or out_ch % groups:
-            raise ValueError(
-                f"GroupNorm ({groups}, {gn_channels}) does not fit a convolution with "
-                f"{out_ch} output channels: group_channels must equal out_channels and "
-                "be divisible by groups."
-            )
-        if min(out_ch, kernel, stride) < 1 or padding < 0:
-            raise ValueError(f"Invalid convolution (out_ch, kernel, stride, padding) = "
-                             f"{(out_ch, kernel, stride, padding)}.")
-    return out
 
 
 class _PatchEmbedding(TimeFrequencyEmbedding):
