@@ -315,7 +315,10 @@ def optimize_for_inference(model: nn.Module, *, inplace: bool = False) -> nn.Mod
     (same parameters). An exact GELU after ``fc1`` is fused into the matmul
     and BEiT-style ``q_bias``/``v_bias`` are folded into the packed ``qkv``
     (only for the shared blocks :class:`~skeegfm.models._layers.Mlp`
-    and :class:`~skeegfm.models._layers.Attention`, whose forward is known). ``state_dict`` keys and values are those of ``model``.
+    and :class:`~skeegfm.models._layers.Attention`, whose forward is known). A
+    module whose class defines ``_optimize_for_inference(self)`` then applies
+    its own fusions (e.g. CBraMod's criss-cross layers). ``state_dict`` keys
+    and values are those of ``model``.
 
     Parameters
     ----------
@@ -370,4 +373,10 @@ def optimize_for_inference(model: nn.Module, *, inplace: bool = False) -> nn.Mod
         ):
             # Dropout and DropPath are identities in eval mode.
             module.__class__ = _FusedResidualBlock
+    for module in list(fast.modules()):
+        # Model-specific fusions: a module class may define
+        # ``_optimize_for_inference(self)``, called once on the frozen copy.
+        hook = getattr(type(module), "_optimize_for_inference", None)
+        if callable(hook):
+            hook(module)
     return fast

@@ -32,6 +32,7 @@ import re
 import warnings
 from collections import OrderedDict
 from collections.abc import Mapping
+from types import SimpleNamespace
 
 import torch
 import torch.nn.functional as F
@@ -109,16 +110,21 @@ class _PackedAttention(nn.Module):
         nn.init.xavier_uniform_(self.in_proj_weight)
         nn.init.zeros_(self.out_proj.bias)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def _attend(self, x: torch.Tensor, in_proj) -> torch.Tensor:
+        """Attention before ``out_proj``: ``(..., L, dim)`` -> ``(..., L, dim)``."""
         *lead, L, E = x.shape
-        qkv = F.linear(x, self.in_proj_weight, self.in_proj_bias)
-        qkv = qkv.reshape(-1, L, 3, self.num_heads, self.head_dim).permute(2, 0, 3, 1, 4)
+        qkv = in_proj(x).reshape(-1, L, 3, self.num_heads, self.head_dim).permute(2, 0, 3, 1, 4)
         q, k, v = qkv.unbind(0)
         out = F.scaled_dot_product_attention(
             q, k, v, dropout_p=self.dropout if self.training else 0.0
         )
-        out = out.transpose(1, 2).reshape(*lead, L, E)
-        return self.out_proj(out)
+        return out.transpose(1, 2).reshape(*lead, L, E)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.out_proj(self._attend(x, self._in_proj))
+
+    def _in_proj(self, x: torch.Tensor) -> torch.Tensor:
+        return F.linear(x, self.in_proj_weight, self.in_proj_bias)
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}, num_heads={self.num_heads}, dropout={self.dropout}"
@@ -158,6 +164,61 @@ class _CrissCrossLayer(nn.Module):
         x = x + self.dropout1(self._attention(self.norm1(x)))
         h = self.dropout(self.activation(self.linear1(self.norm2(x))))
         return x + self.dropout2(self.linear2(h))
+
+    def _optimize_for_inference(self) -> None:
+        """Fusions of the frozen eval-mode copy that
+        :func:`~skeegfm.models._fast.optimize_for_inference` makes (it calls
+        this hook after replacing the Linear layers by pre-packed ones).
+
+        The in-projections are pre-packed with their biases; the two output
+        projections become one block-diagonal matmul over the concatenated
+        attention outputs with the residual addition fused into it; an exact
+        GELU is fused into ``linear1`` and the second residual addition into
+        ``linear2``. Parameters and state_dict are unchanged (the packed
+        copies are plain attributes, not modules).
+        """
+        from ._fast import PackedLinear
+
+        def packed(weight, bias, **kwargs):
+            layer = SimpleNamespace(
+                in_features=weight.shape[1], out_features=weight.shape[0], weight=weight, bias=bias
+            )
+            return PackedLinear(layer, **kwargs)
+
+        attn_s, attn_t = self.self_attn_s, self.self_attn_t
+        for attn in (attn_s, attn_t):
+            object.__setattr__(attn, "_packed_in_proj", packed(attn.in_proj_weight, attn.in_proj_bias))
+        with torch.no_grad():
+            half, dim = attn_s.dim, 2 * attn_s.dim
+            w_s, w_t = attn_s.out_proj.weight.detach(), attn_t.out_proj.weight.detach()
+            weight = w_s.new_zeros(dim, dim)
+            weight[:half, :half] = w_s
+            weight[half:, half:] = w_t
+            bias = torch.cat((attn_s.out_proj.bias.detach(), attn_t.out_proj.bias.detach()))
+        object.__setattr__(self, "_packed_out_proj", packed(weight, bias))
+        if type(self.activation) is nn.GELU and self.activation.approximate == "none":
+            self.linear1 = packed(self.linear1.weight, self.linear1.bias, fused_activation="gelu")
+            self.activation = nn.Identity()
+        if not isinstance(self.linear2, PackedLinear):
+            self.linear2 = packed(self.linear2.weight, self.linear2.bias)
+        self.__class__ = _FusedCrissCrossLayer
+
+
+class _FusedCrissCrossLayer(_CrissCrossLayer):
+    """:class:`_CrissCrossLayer` after its inference fusions (eval mode only;
+    produced by :meth:`_CrissCrossLayer._optimize_for_inference`)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.training:
+            return super().forward(x)
+        attn_s, attn_t = self.self_attn_s, self.self_attn_t
+        h = self.norm1(x)
+        half = h.shape[-1] // 2
+        spatial = attn_s._attend(h[..., :half].transpose(1, 2), attn_s._packed_in_proj)
+        temporal = attn_t._attend(h[..., half:], attn_t._packed_in_proj)
+        heads = torch.cat((spatial.transpose(1, 2), temporal), dim=-1)
+        x = self._packed_out_proj.forward_add(heads, x)
+        return self.linear2.forward_add(self.activation(self.linear1(self.norm2(x))), x)
 
 
 class _Encoder(nn.Module):
