@@ -71,9 +71,10 @@ sfreq : float | None
     unit : {"V", "mV", "uV", "µV"}
         Unit of array inputs (Epochs are always in volts).
     on_missing : {"raise", "interpolate", "zero"}
-        For models with positional channel slots (EEG-DINO, CodeBrain): what
-        to do when some of the model's 19 channels are absent. Interpolation
-        needs Epochs with a montage. More than a quarter filled warns.
+        For models with positional channel slots (EEG-DINO, CodeBrain,
+        CBraMod): what to do when some of the model's 19 channels are absent.
+        Interpolation needs Epochs with a montage. More than a quarter filled
+        warns.
     on_unknown : {"auto", "raise", "drop"}
         EEG channels the model has no channel for. ``"auto"`` (default):
         electrodes of MNE's 10-05 montage without a model channel are left out

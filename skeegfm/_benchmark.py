@@ -39,18 +39,20 @@ __all__ = [
 ]
 
 #: Encoders of the default benchmark (record names of :func:`skeegfm.list_models`).
-DEFAULT_MODELS = ("eegdino-small", "eegpt", "codebrain")
+DEFAULT_MODELS = ("eegdino-small", "eegpt", "codebrain", "cbramod")
 
 _DISPLAY_NAMES = {
     "eegdino-small": "EEG-DINO-Small",
     "eegdino-medium": "EEG-DINO-Medium",
     "eegpt": "EEGPT",
     "codebrain": "CodeBrain",
+    "cbramod": "CBraMod",
 }
 _EMBEDDER_CLASSES = {
     "EEGDINO": "EEGDINOEmbedder",
     "EEGPT": "EEGPTEmbedder",
     "CodeBrain": "CodeBrainEmbedder",
+    "CBraMod": "CBraModEmbedder",
 }
 BASELINE_NAME = "Log band power (baseline)"
 

@@ -62,7 +62,7 @@ _UNIT_TO_VOLTS = {
 
 #: What each encoder does with a window whose length is not a multiple of
 #: ``record.patch_size`` (MODELS.md 1.2, 2.2, 3.2).
-_WINDOW_RULES = {"EEGDINO": "pad", "CodeBrain": "trim", "EEGPT": "keep"}
+_WINDOW_RULES = {"EEGDINO": "pad", "CodeBrain": "trim", "EEGPT": "keep", "CBraMod": "trim"}
 
 _ON_MISSING = ("raise", "interpolate", "zero")
 
@@ -1131,7 +1131,8 @@ def prepare_for_model(
     ``ch_aliases``, types read from names, the conventions of
     :func:`~skeegfm._channels.parse_ch_name`) and put in the model's order;
     channels of a non-EEG type or marked bad are left out; for positional
-    models (EEG-DINO, CodeBrain) the model's channels absent from the data
+    models (EEG-DINO, CodeBrain, CBraMod) the model's channels absent from
+    the data
     are handled by ``on_missing``; the data are resampled to
     ``record.sfreq`` with :func:`mne.filter.resample` (``method="polyphase",
     pad="edge"``: an anti-aliased polyphase FIR, about 20 times faster than
@@ -1141,7 +1142,7 @@ def prepare_for_model(
     ``record.reference == "average"``; multiplied by
     ``record.scale_from_volts``; and cut to the encoder's window rule
     (EEG-DINO: zero-padded to a multiple of ``record.patch_size``;
-    CodeBrain: trimmed to a multiple, with a warning; EEGPT: unchanged).
+    CodeBrain and CBraMod: trimmed to a multiple, with a warning; EEGPT: unchanged).
 
     Every adaptation is recorded in ``prepared.report``
     (:class:`InputReport`). With ``warn=True`` the caller is told once, by

@@ -40,7 +40,7 @@ class ModelRecord:
         (e.g. ``"eegdino-small"``).
     model : str
         Encoder class in :mod:`skeegfm.models` (``"EEGDINO"``, ``"EEGPT"``,
-        ``"CodeBrain"``).
+        ``"CodeBrain"``, ``"CBraMod"``).
     hub_id : str
         Hugging Face Hub repository of the weights.
     preset : dict
@@ -241,6 +241,55 @@ _RECORDS = (
             paper="MODELS.md 3.1: Ma et al., ICLR 2026, arXiv 2506.09110",
         ),
     ),
+    ModelRecord(
+        name="cbramod",
+        model="CBraMod",
+        hub_id="braindecode/cbramod-pretrained",
+        preset=dict(
+            patch_size=200,
+            dim_feedforward=800,
+            n_layer=12,
+            nhead=8,
+            emb_dim=200,
+        ),
+        sfreq=200.0,
+        patch_size=200,
+        min_n_times=200,
+        unit="microvolts / 100",
+        scale_from_volts=1e6 / 100,
+        reference="none",
+        ch_names=TUEG_19_CHANNELS,
+        channel_matching="positional",
+        emb_dim=200,
+        n_params=4_924_000,
+        licence=_UNKNOWN_LICENCE,
+        paper=(
+            "Wang, J., Zhao, S., Luo, Z., Zhou, Y., Jiang, H., Li, S., Li, T., & Pan, G. "
+            "(2025). CBraMod: A Criss-Cross Brain Foundation Model for EEG Decoding. "
+            "ICLR 2025. arXiv:2412.07236."
+        ),
+        sources=dict(
+            _TUEG_SOURCES,
+            hub_id="braindecode's CBraMod documentation: CBraMod.from_pretrained("
+            "'braindecode/cbramod-pretrained', return_encoder_output=True)",
+            sfreq="CBraMod paper and the authors' TUEG preprocessing: resampled to 200 Hz",
+            unit="the authors' pretraining code divides microvolts by 100",
+            patch_size="CBraMod: 1-s patches of 200 samples; the spectral projection reads "
+            "101 rfft bins",
+            min_n_times="one patch (200 samples); n_times must be a multiple of 200 (the "
+            "reference reshapes without padding): the input adapter trims to whole patches",
+            ch_names="pretrained on TUEG's 19 channels in CBraMod's order (modern names); "
+            "the positional convolution takes any channel count",
+            channel_matching="no channel vocabulary: a depth-wise convolution over the "
+            "(channel, patch) grid, so channels are positional",
+            emb_dim="proj_out: emb_dim = 200 features per (channel, patch) token",
+            n_params="skeegfm.models.CBraMod(return_encoder_output=True) (head excluded)",
+            preset="the reference's constructor defaults (the released weights need them)",
+            licence="not verified: copies of the authors' code (github.com/wjq-learning/"
+            "CBraMod) state an MIT licence for the code; the weights' licence: see the model card",
+            paper="Wang et al., ICLR 2025, arXiv:2412.07236",
+        ),
+    ),
 )
 
 _BY_NAME = {r.name: r for r in _RECORDS}
@@ -377,7 +426,7 @@ def list_models() -> list[ModelRecord]:
     --------
     >>> import skeegfm
     >>> [r.name for r in skeegfm.list_models()]
-    ['eegdino-small', 'eegdino-medium', 'eegpt', 'codebrain']
+    ['eegdino-small', 'eegdino-medium', 'eegpt', 'codebrain', 'cbramod']
     """
     return list(_RECORDS)
 
@@ -386,6 +435,7 @@ _MODEL_MODULES = {
     "EEGDINO": "skeegfm.models.eegdino",
     "EEGPT": "skeegfm.models.eegpt",
     "CodeBrain": "skeegfm.models.codebrain",
+    "CBraMod": "skeegfm.models.cbramod",
 }
 
 
@@ -418,7 +468,7 @@ def _class_from_config(config: dict, origin) -> type:
     if ranked[0] <= 0 or ranked[0] == ranked[1]:
         raise ValueError(
             f"{origin}: cannot tell which encoder its config.json describes (keys: "
-            f"{sorted(keys)[:12]}); pass model='EEGDINO' | 'EEGPT' | 'CodeBrain'."
+            f"{sorted(keys)[:12]}); pass model='EEGDINO' | 'EEGPT' | 'CodeBrain' | 'CBraMod'."
         )
     return _model_class(best)
 
@@ -440,7 +490,7 @@ def _class_from_file(path: Path, trust_checkpoint: bool = False) -> type:
             return cls
     found = _hub._describe_keys(tensors) if tensors else f"a {type(obj).__name__}"
     raise ValueError(
-        f"{path} is not a recognised EEG-DINO, EEGPT or CodeBrain checkpoint: it holds {found}."
+        f"{path} is not a recognised EEG-DINO, EEGPT, CodeBrain or CBraMod checkpoint: it holds {found}."
     )
 
 
@@ -454,14 +504,14 @@ def load_pretrained(source, *, model=None, **overrides):
     ----------
     source : str | os.PathLike | ModelRecord
         One of: a record name from :func:`list_models` (``"eegdino-small"``,
-        ``"eegdino-medium"``, ``"eegpt"``, ``"codebrain"``; ``"eegdino"`` means
+        ``"eegdino-medium"``, ``"eegpt"``, ``"codebrain"``, ``"cbramod"``; ``"eegdino"`` means
         small) or its record; a released Hub id (``"braindecode/eegpt-pretrained"``);
         any other Hub id whose ``config.json`` names or implies the encoder; a
         local directory in the Hub layout (``save_pretrained`` output); or a
         checkpoint file, including the authors' original releases (the encoder
         is recognised by the file's keys).
     model : str | type | None
-        ``"EEGDINO"``, ``"EEGPT"`` or ``"CodeBrain"`` (or the class) to skip
+        ``"EEGDINO"``, ``"EEGPT"``, ``"CodeBrain"`` or ``"CBraMod"`` (or the class) to skip
         the recognition, e.g. for a Hub id that is not in the registry.
     **overrides
         Arguments of ``from_pretrained`` (``trust_checkpoint``, ``revision``,

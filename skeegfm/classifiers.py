@@ -1,7 +1,8 @@
 """Fine-tuning classifiers: EEG epochs and labels in, a fine-tuned model out.
 
-:class:`EEGDINOClassifier`, :class:`EEGPTClassifier` and
-:class:`CodeBrainClassifier` put each encoder's own classification head on a
+:class:`EEGDINOClassifier`, :class:`EEGPTClassifier`,
+:class:`CodeBrainClassifier` and :class:`CBraModClassifier` put each
+encoder's own classification head on a
 pretrained encoder and train it inside ``fit``, in one of three modes:
 
 - ``"linear_probe"``: the encoder is frozen; its features are computed once
@@ -31,6 +32,8 @@ References
        ICLR 2022.
 .. [5] Jiang, W. et al. (2024). Large Brain Model for Learning Generic
        Representations with Tremendous EEG Data in BCI. ICLR 2024.
+.. [6] Wang, J. et al. (2025). CBraMod: A Criss-Cross Brain Foundation Model
+       for EEG Decoding. ICLR 2025.
 """
 
 from __future__ import annotations
@@ -61,9 +64,9 @@ from ._base import (
     copy_encoder,
     resolve_device,
 )
-from .embedders import CodeBrainEmbedder, EEGDINOEmbedder
+from .embedders import CBraModEmbedder, CodeBrainEmbedder, EEGDINOEmbedder
 
-__all__ = ["CodeBrainClassifier", "EEGDINOClassifier", "EEGPTClassifier"]
+__all__ = ["CBraModClassifier", "CodeBrainClassifier", "EEGDINOClassifier", "EEGPTClassifier"]
 
 _TUNINGS = ("linear_probe", "partial", "full")
 _CHAN_PROJ_TYPES = ("none", "conv1d_constraint", "linear")
@@ -1006,6 +1009,134 @@ class CodeBrainClassifier(_BaseClassifier):
     def _encoder_overrides(self, prepared):
         # The head's size follows the window: build the encoder for it.
         return {"return_encoder_output": True, "n_times": int(prepared.data.shape[-1])}
+
+    def _fixed_n_times(self):
+        return int(self.encoder_.n_times)
+
+
+@_fill_doc(
+    max_epochs="50 (CBraMod's fine-tuning)",
+    lr="5e-4 (as for EEG-DINO and CodeBrain; LaBraM's fine-tuning [5]_)",
+    weight_decay="0.05 (CBraMod, LaBraM [5]_)",
+    warmup="10% (5 of LaBraM's 50 epochs [5]_)",
+)
+class CBraModClassifier(_BaseClassifier):
+    """Fine-tuned CBraMod classifier of EEG epochs.
+
+    CBraMod [6]_ (a criss-cross transformer pretrained by masked patch
+    reconstruction on TUEG: 19 channels of the 10-20 montage at 200 Hz, in
+    microvolts / 100, 1 s patches) with the reference's head: the features
+    of every channel and patch, flattened, through one linear layer. Windows
+    are trimmed to whole seconds (with a warning). The encoder's blocks are
+    its criss-cross layers (``encoder.layers``); ``proj_out`` counts as the
+    layer after them.
+
+    Parameters
+    ----------
+    checkpoint : str | os.PathLike | None
+        Registry name (``"cbramod"``), Hub id, or local path (a directory
+        written by ``save_pretrained``, or the authors'
+        ``pretrained_weights.pth``). ``None``: the released architecture
+        with random weights drawn from ``random_state`` (a baseline; warns).
+    %(parameters)s
+
+    Attributes
+    ----------
+    %(attributes)s
+
+    See Also
+    --------
+    EEGDINOClassifier, CodeBrainClassifier, skeegfm.embedders.CBraModEmbedder
+
+    Notes
+    -----
+    The head's input size depends on the number of patches, so new data
+    must have the window length seen at fit (19 x n_patches x 200 features
+    into the classes). The encoder has dropout (``drop_prob`` of the
+    checkpoint, 0.1 by default), active in the layers that train.
+
+    References
+    ----------
+    .. [4] Bao, H. et al. (2022). BEiT: BERT Pre-Training of Image
+           Transformers. ICLR 2022.
+    .. [5] Jiang, W. et al. (2024). Large Brain Model for Learning Generic
+           Representations with Tremendous EEG Data in BCI. ICLR 2024.
+    .. [6] Wang, J., Zhao, S., Luo, Z., Zhou, Y., Jiang, H., Li, S., Li, T.,
+           & Pan, G. (2025). CBraMod: A Criss-Cross Brain Foundation Model for
+           EEG Decoding. ICLR 2025.
+
+    Examples
+    --------
+    >>> clf = CBraModClassifier(tuning="partial", n_trainable_blocks=2)  # doctest: +SKIP
+    >>> clf.fit(epochs, y).score(epochs_test, y_test)  # doctest: +SKIP
+    """
+
+    _model_class_name = "CBraMod"
+    _default_record = "cbramod"
+    _blocks_path = "encoder.layers"
+    _embedding_prefixes = ("patch_embedding.",)
+    _warmup_fraction = 0.1
+
+    def __init__(
+        self,
+        checkpoint="braindecode/cbramod-pretrained",
+        *,
+        tuning="linear_probe",
+        n_trainable_blocks=2,
+        max_epochs=50,
+        batch_size=64,
+        lr=5e-4,
+        weight_decay=0.05,
+        layer_decay=0.65,
+        warmup_epochs="auto",
+        validation_fraction=0.1,
+        patience=10,
+        class_weight=None,
+        gradient_checkpointing=False,
+        warm_start=False,
+        sfreq=None,
+        ch_names=None,
+        unit="V",
+        on_missing="raise",
+        on_unknown="raise",
+        device="auto",
+        precision="auto",
+        verbose=False,
+        random_state=None,
+    ):
+        self.checkpoint = checkpoint
+        self.tuning = tuning
+        self.n_trainable_blocks = n_trainable_blocks
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.layer_decay = layer_decay
+        self.warmup_epochs = warmup_epochs
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.class_weight = class_weight
+        self.gradient_checkpointing = gradient_checkpointing
+        self.warm_start = warm_start
+        self.sfreq = sfreq
+        self.ch_names = ch_names
+        self.unit = unit
+        self.on_missing = on_missing
+        self.on_unknown = on_unknown
+        self.device = device
+        self.precision = precision
+        self.verbose = verbose
+        self.random_state = random_state
+
+    _random_init_kwargs = CBraModEmbedder._random_init_kwargs
+
+    def _encoder_overrides(self, prepared):
+        # The head's size follows the channels and the window: build the encoder for them.
+        return {
+            "return_encoder_output": True,
+            "chs_info": [{"ch_name": name} for name in prepared.ch_names],
+            "n_times": int(prepared.data.shape[-1]),
+        }
 
     def _fixed_n_times(self):
         return int(self.encoder_.n_times)

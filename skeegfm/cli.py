@@ -17,7 +17,7 @@ import numpy as np
 
 __all__ = ["main"]
 
-_EMBED_MODELS = ("eegdino", "eegdino-small", "eegdino-medium", "eegpt", "codebrain")
+_EMBED_MODELS = ("eegdino", "eegdino-small", "eegdino-medium", "eegpt", "codebrain", "cbramod")
 _UNITS = ("V", "mV", "uV", "\u00b5V")
 
 
@@ -98,7 +98,7 @@ def _add_channel_args(parser):
         "--on-missing",
         choices=("raise", "interpolate", "zero"),
         default="raise",
-        help="EEG-DINO/CodeBrain: what to do with missing channels of their 19-channel "
+        help="EEG-DINO/CodeBrain/CBraMod: what to do with missing channels of their 19-channel "
         "montage: raise, interpolate (spherical splines; template 10-05 positions when the "
         "file has none) or zero (default: %(default)s)",
     )
@@ -131,7 +131,7 @@ def _build_parser():
     parser = argparse.ArgumentParser(
         prog="skeegfm",
         description="scikit-learn estimators around EEG foundation models "
-        "(EEG-DINO, EEGPT, CodeBrain).",
+        "(EEG-DINO, EEGPT, CodeBrain, CBraMod).",
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -154,9 +154,9 @@ def _build_parser():
     )
     bench.add_argument(
         "--models",
-        default="eegdino,eegpt,codebrain",
+        default="eegdino,eegpt,codebrain,cbramod",
         help="comma-separated encoders among eegdino (= eegdino-small), eegdino-medium, eegpt, "
-        "codebrain (default: %(default)s)",
+        "codebrain, cbramod (default: %(default)s)",
     )
     bench.add_argument(
         "--weights",
@@ -288,7 +288,7 @@ def _cmd_benchmark(args):
 
     models = [m.strip() for m in args.models.split(",") if m.strip()]
     if not models:
-        raise CommandError("--models is empty; name at least one of eegdino, eegpt, codebrain.")
+        raise CommandError("--models is empty; name at least one of eegdino, eegpt, codebrain, cbramod.")
     results = run_benchmark(
         models,
         weights=args.weights,

@@ -1,8 +1,9 @@
 """Frozen-embedding transformers: EEG epochs in, foundation-model features out.
 
-:class:`EEGDINOEmbedder`, :class:`EEGPTEmbedder` and :class:`CodeBrainEmbedder`
-run a pretrained encoder, frozen and in eval mode, over EEG epochs and pool
-its tokens into one feature vector per epoch, ready for any scikit-learn
+:class:`EEGDINOEmbedder`, :class:`EEGPTEmbedder`, :class:`CodeBrainEmbedder`
+and :class:`CBraModEmbedder` run a pretrained encoder, frozen and in eval
+mode, over EEG epochs and pool its tokens into one feature vector per
+epoch, ready for any scikit-learn
 estimator (``make_pipeline(EEGPTEmbedder(), StandardScaler(),
 LogisticRegression())``). The input path (channels matched by name,
 resampling, re-referencing, scaling to the model's unit) is the shared
@@ -19,6 +20,8 @@ References
        and reliable representation of EEG signals. NeurIPS 37.
 .. [3] Ma, J. et al. (2026). CodeBrain: Bridging Decoupled Tokenizer and
        Multi-Scale Architecture for EEG Foundation Model. ICLR 2026.
+.. [4] Wang, J. et al. (2025). CBraMod: A Criss-Cross Brain Foundation Model
+       for EEG Decoding. ICLR 2025.
 """
 
 from __future__ import annotations
@@ -44,7 +47,7 @@ from ._base import (
     _subset_epochs,
 )
 
-__all__ = ["CodeBrainEmbedder", "EEGDINOEmbedder", "EEGPTEmbedder"]
+__all__ = ["CBraModEmbedder", "CodeBrainEmbedder", "EEGDINOEmbedder", "EEGPTEmbedder"]
 
 _DTYPES = ("float32", "float64")
 
@@ -759,6 +762,130 @@ class CodeBrainEmbedder(_BaseEmbedder):
     def _n_features(self, prepared):
         n_chans = prepared.data.shape[1]
         return self.encoder_.out_channels * (n_chans if self.pooling == "channel" else 1)
+
+    def __sklearn_tags__(self):
+        return _embedder_tags(super().__sklearn_tags__(), self.dtype)
+
+
+@_fill_doc
+class CBraModEmbedder(_BaseEmbedder):
+    """Frozen CBraMod embeddings of EEG epochs.
+
+    CBraMod [1]_ is a criss-cross transformer pretrained by masked patch
+    reconstruction on the TUEG corpus: 19 channels of the 10-20 montage at
+    200 Hz, in microvolts / 100, one token per channel and 1 s patch; half of
+    each token attends across channels, half across patches. It has no
+    channel embedding: spatial information comes from a convolution over the
+    channel axis, so channels are put in the model's order. Windows are
+    trimmed to whole seconds (with a warning).
+
+    Parameters
+    ----------
+    checkpoint : str | os.PathLike | None
+        Registry name (``"cbramod"``), Hub id, or local path (a directory
+        written by ``save_pretrained``, or the authors'
+        ``pretrained_weights.pth``). ``None``: the released architecture
+        with random weights drawn from ``random_state`` (a baseline; warns).
+    pooling : {"mean", "channel"}
+        ``"mean"``: mean of the tokens over channels and patches, 200
+        features; ``"channel"``: mean over patches per channel, 19 x 200
+        features (channel-major, in the model's channel order).
+    %(common_parameters)s
+
+    Attributes
+    ----------
+    %(common_attributes)s
+
+    See Also
+    --------
+    EEGDINOEmbedder : Frozen EEG-DINO embeddings.
+    CodeBrainEmbedder : Frozen CodeBrain embeddings.
+
+    Notes
+    -----
+    Input: ``mne.Epochs``, the list of one-epoch Epochs of scikit-learn's
+    splitters, or an array of shape (n_epochs, n_chans, n_times); output:
+    ndarray of shape (n_epochs, n_features_out_). The features are the
+    encoder's output tokens after ``proj_out`` (the reference's
+    ``return_features``). The released weights' licence is not stated (see
+    the model card).
+
+    References
+    ----------
+    .. [1] Wang, J., Zhao, S., Luo, Z., Zhou, Y., Jiang, H., Li, S., Li, T.,
+           & Pan, G. (2025). CBraMod: A Criss-Cross Brain Foundation Model for
+           EEG Decoding. ICLR 2025.
+
+    Examples
+    --------
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> pipe = make_pipeline(CBraModEmbedder(), LogisticRegression())  # doctest: +SKIP
+    >>> pipe.fit(epochs, y).score(epochs_test, y_test)  # doctest: +SKIP
+    """
+
+    _model_class_name = "CBraMod"
+    _default_record = "cbramod"
+    _poolings = ("mean", "channel")
+    # Bound here so that set_output wraps it: scikit-learn wraps only the
+    # transform a TransformerMixin subclass defines in its own body.
+    transform = _BaseEmbedder.transform
+
+    def __init__(
+        self,
+        checkpoint="braindecode/cbramod-pretrained",
+        *,
+        pooling="mean",
+        sfreq=None,
+        ch_names=None,
+        unit="V",
+        on_missing="raise",
+        on_unknown="raise",
+        batch_size=32,
+        device="auto",
+        precision="auto",
+        memory=None,
+        dtype="float32",
+        verbose=False,
+        random_state=None,
+    ):
+        self.checkpoint = checkpoint
+        self.pooling = pooling
+        self.sfreq = sfreq
+        self.ch_names = ch_names
+        self.unit = unit
+        self.on_missing = on_missing
+        self.on_unknown = on_unknown
+        self.batch_size = batch_size
+        self.device = device
+        self.precision = precision
+        self.memory = memory
+        self.dtype = dtype
+        self.verbose = verbose
+        self.random_state = random_state
+
+    def _encoder_overrides(self, prepared):
+        return {"return_encoder_output": True}  # no classification head
+
+    def _random_init_kwargs(self, record, prepared):
+        n_chans, n_times = prepared.data.shape[1:]
+        return dict(
+            record.preset,
+            n_chans=n_chans,
+            n_times=n_times,
+            sfreq=record.sfreq,
+            return_encoder_output=True,
+        )
+
+    def _pool(self, features):
+        tokens = features["features"]  # (batch, n_chans, n_patches, emb_dim)
+        if self.pooling == "mean":
+            return tokens.mean(dim=(1, 2))
+        return tokens.mean(dim=2).flatten(1)
+
+    def _n_features(self, prepared):
+        n_chans = prepared.data.shape[1]
+        return self.encoder_.emb_dim * (n_chans if self.pooling == "channel" else 1)
 
     def __sklearn_tags__(self):
         return _embedder_tags(super().__sklearn_tags__(), self.dtype)

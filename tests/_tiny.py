@@ -64,13 +64,28 @@ TINY_CONFIGS = {
         codebook_size_t=8,
         codebook_size_f=8,
     ),
+    "cbramod": dict(
+        n_outputs=2,
+        n_chans=19,
+        n_times=800,
+        n_layer=1,
+        nhead=2,
+        dim_feedforward=16,
+        emb_dim=16,  # features: 16 per token (released: 200)
+        # d_model = 4 conv channels x 8 positions = 32
+        channels_kernel_stride_padding_norm=(
+            (4, 49, 25, 24, (2, 4)),
+            (4, 3, 1, 1, (2, 4)),
+            (4, 3, 1, 1, (2, 4)),
+        ),
+    ),
 }
 
-_CLASSES = {"eegdino": "EEGDINO", "eegpt": "EEGPT", "codebrain": "CodeBrain"}
+_CLASSES = {"eegdino": "EEGDINO", "eegpt": "EEGPT", "codebrain": "CodeBrain", "cbramod": "CBraMod"}
 
 
 def build_tiny(family: str, seed: int = 0) -> torch.nn.Module:
-    """A tiny encoder of ``family`` ("eegdino", "eegpt", "codebrain"), seeded."""
+    """A tiny encoder of ``family`` ("eegdino", "eegpt", "codebrain", "cbramod"), seeded."""
     from skeegfm import models
 
     model_class = getattr(models, _CLASSES[family])

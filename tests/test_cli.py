@@ -18,7 +18,7 @@ from skeegfm.cli import main
 from skeegfm.datasets import load_eegmat
 
 EDF = Path(__file__).parent / "data" / "Subject00_2.edf"
-FAMILIES = ("eegdino", "eegpt", "codebrain")
+FAMILIES = ("eegdino", "eegpt", "codebrain", "cbramod")
 
 
 class _TinyCheckpoints(dict):
@@ -69,29 +69,27 @@ def test_benchmark_default_data_all_encoders(tiny, tmp_path, capsys):
     )
     assert status == 0
     stdout = capsys.readouterr().out
-    for name in ("EEG-DINO-Small", "EEGPT", "CodeBrain", "Log band power (baseline)"):
+    for name in ("EEG-DINO-Small", "EEGPT", "CodeBrain", "CBraMod", "Log band power (baseline)"):
         assert name in stdout
     results = pd.read_csv(out / "results.csv")
-    assert list(results["model"]) == ["eegdino-small", "eegpt", "codebrain", "baseline"]
-    assert list(results["weights_kind"]) == ["local"] * 3 + ["none"]
+    assert list(results["model"]) == ["eegdino-small", "eegpt", "codebrain", "cbramod", "baseline"]
+    assert list(results["weights_kind"]) == ["local"] * 4 + ["none"]
     assert results["weights"][1] == str(Path(tiny["eegpt"]).resolve())
     assert results["balanced_accuracy_mean"].between(0, 1).all()
     assert results["roc_auc_mean"].between(0, 1).all()  # binary task
     assert (results["windows_per_second"] > 0).all()
     # Embedding sizes are those of the tiny encoders given by --checkpoint.
-    from skeegfm import CodeBrainEmbedder, EEGDINOEmbedder, EEGPTEmbedder
+    from skeegfm import CBraModEmbedder, CodeBrainEmbedder, EEGDINOEmbedder, EEGPTEmbedder
 
     one = load_eegmat(verbose="error")[:1]
-    sizes = [
-        cls(checkpoint=tiny[family]).fit(one).n_features_out_
-        for cls, family in zip((EEGDINOEmbedder, EEGPTEmbedder, CodeBrainEmbedder), FAMILIES)
-    ]
-    assert list(results["n_features"][:3]) == sizes
-    assert results["n_features"][3] == 19 * 3  # 19 channels x theta/alpha/beta
+    classes = (EEGDINOEmbedder, EEGPTEmbedder, CodeBrainEmbedder, CBraModEmbedder)
+    sizes = [cls(checkpoint=tiny[family]).fit(one).n_features_out_ for cls, family in zip(classes, FAMILIES)]
+    assert list(results["n_features"][:4]) == sizes
+    assert results["n_features"][4] == 19 * 3  # 19 channels x theta/alpha/beta
     payload = json.loads((out / "results.json").read_text())
     assert payload["n_epochs"] == 192 and payload["groups_from"] == "subject"
     assert payload["cv"] == "GroupKFold(n_splits=2)"
-    for key in ("eegdino-small", "eegpt", "codebrain", "baseline"):
+    for key in ("eegdino-small", "eegpt", "codebrain", "cbramod", "baseline"):
         folds = payload["fold_scores"][key]["balanced_accuracy"]
         assert len(folds) == 2
         assert np.isclose(np.mean(folds), results.set_index("model").loc[key, "balanced_accuracy_mean"])

@@ -21,12 +21,13 @@ RECORDS = list_models()
 
 def test_list_models_names_and_hub_ids():
     assert skeegfm.list_models() == RECORDS
-    assert [r.name for r in RECORDS] == ["eegdino-small", "eegdino-medium", "eegpt", "codebrain"]
+    assert [r.name for r in RECORDS] == ["eegdino-small", "eegdino-medium", "eegpt", "codebrain", "cbramod"]
     assert [r.hub_id for r in RECORDS] == [
         "braindecode/eegdino-small-pretrained",
         "braindecode/eegdino-medium-pretrained",
         "braindecode/eegpt-pretrained",
         "braindecode/codebrain-pretrained",
+        "braindecode/cbramod-pretrained",
     ]
     assert list_models() is not list_models()  # callers cannot mutate the registry list
 
@@ -43,8 +44,8 @@ def test_every_value_has_a_source(record):
 
 
 def test_input_contracts_match_the_spec():
-    dino_s, dino_m, eegpt, codebrain = RECORDS
-    for r in (dino_s, dino_m, codebrain):
+    dino_s, dino_m, eegpt, codebrain, cbramod = RECORDS
+    for r in (dino_s, dino_m, codebrain, cbramod):
         assert r.sfreq == 200.0 and r.patch_size == 200
         assert r.unit == "microvolts / 100" and r.scale_from_volts == pytest.approx(1e4)
         assert r.reference == "none" and r.channel_matching == "positional"
@@ -63,6 +64,10 @@ def test_input_contracts_match_the_spec():
         13_529_200,
     )
     assert "2025" in dino_s.paper and "2024" in eegpt.paper and "2026" in codebrain.paper
+    # CBraMod: 1-s patches, whole patches only (trimmed by the adapter), 200 features per token
+    assert cbramod.model == "CBraMod" and cbramod.min_n_times == 200
+    assert (cbramod.emb_dim, cbramod.n_params) == (200, 4_924_000)
+    assert "ICLR 2025" in cbramod.paper and "2412.07236" in cbramod.paper
 
 
 @pytest.mark.parametrize("record", RECORDS, ids=lambda r: r.name)

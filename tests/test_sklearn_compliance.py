@@ -34,26 +34,41 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.utils import estimator_checks, get_tags
 
-from skeegfm.classifiers import CodeBrainClassifier, EEGDINOClassifier, EEGPTClassifier
-from skeegfm.embedders import CodeBrainEmbedder, EEGDINOEmbedder, EEGPTEmbedder
+from skeegfm.classifiers import (
+    CBraModClassifier,
+    CodeBrainClassifier,
+    EEGDINOClassifier,
+    EEGPTClassifier,
+)
+from skeegfm.embedders import CBraModEmbedder, CodeBrainEmbedder, EEGDINOEmbedder, EEGPTEmbedder
 
 #: Estimators under test (classifiers are appended here).
-ESTIMATORS = [EEGDINOEmbedder, EEGPTEmbedder, CodeBrainEmbedder]
+ESTIMATORS = [EEGDINOEmbedder, EEGPTEmbedder, CodeBrainEmbedder, CBraModEmbedder]
 #: The subset with ``transform``.
-TRANSFORMERS = [EEGDINOEmbedder, EEGPTEmbedder, CodeBrainEmbedder]
+TRANSFORMERS = [EEGDINOEmbedder, EEGPTEmbedder, CodeBrainEmbedder, CBraModEmbedder]
 #: Tiny checkpoint family of each estimator class (see tests/_tiny.py).
-FAMILY = {EEGDINOEmbedder: "eegdino", EEGPTEmbedder: "eegpt", CodeBrainEmbedder: "codebrain"}
+FAMILY = {
+    EEGDINOEmbedder: "eegdino",
+    EEGPTEmbedder: "eegpt",
+    CodeBrainEmbedder: "codebrain",
+    CBraModEmbedder: "cbramod",
+}
 
 #: The fine-tuning classifiers (skeegfm.classifiers).
-ESTIMATORS += [EEGDINOClassifier, EEGPTClassifier, CodeBrainClassifier]
+ESTIMATORS += [EEGDINOClassifier, EEGPTClassifier, CodeBrainClassifier, CBraModClassifier]
 FAMILY.update(
-    {EEGDINOClassifier: "eegdino", EEGPTClassifier: "eegpt", CodeBrainClassifier: "codebrain"}
+    {
+        EEGDINOClassifier: "eegdino",
+        EEGPTClassifier: "eegpt",
+        CodeBrainClassifier: "codebrain",
+        CBraModClassifier: "cbramod",
+    }
 )
 #: Extra parameters of ``make`` per class: classifiers train 1 epoch with a
 #: fixed seed (fits are then fast and comparable).
 PARAMS = {
     cls: {"random_state": 0, "max_epochs": 1}
-    for cls in (EEGDINOClassifier, EEGPTClassifier, CodeBrainClassifier)
+    for cls in (EEGDINOClassifier, EEGPTClassifier, CodeBrainClassifier, CBraModClassifier)
 }
 
 #: Checks of sklearn.utils.estimator_checks that need no data. Every check

@@ -1255,7 +1255,7 @@ def _safe_call(func, arg) -> bool:
 def _overlaps_native(cls, state_dict) -> bool:
     """Whether ``state_dict`` is mostly in ``cls``'s own key names (always True
     for classes without a known list of top-level names)."""
-    roots = _NATIVE_ROOTS.get(cls.__name__)
+    roots = getattr(cls, "_native_roots", None) or _NATIVE_ROOTS.get(cls.__name__)
     if roots is None:
         return True
     try:
