@@ -23,7 +23,12 @@ from sklearn.utils import check_random_state
 from skeegfm import _training
 from skeegfm._base import copy_encoder, weights_hash
 from skeegfm._inputs import read_eeg
-from skeegfm.classifiers import CodeBrainClassifier, EEGDINOClassifier, EEGPTClassifier
+from skeegfm.classifiers import (
+    CBraModClassifier,
+    CodeBrainClassifier,
+    EEGDINOClassifier,
+    EEGPTClassifier,
+)
 from skeegfm.embedders import EEGDINOEmbedder
 
 CH_NAMES = [
@@ -31,7 +36,12 @@ CH_NAMES = [
     "C4", "T8", "P7", "P3", "Pz", "P4", "P8", "O1", "O2",
 ]  # fmt: skip
 SFREQ, N_TIMES = 200.0, 800
-CLASSES = {"eegdino": EEGDINOClassifier, "eegpt": EEGPTClassifier, "codebrain": CodeBrainClassifier}
+CLASSES = {
+    "eegdino": EEGDINOClassifier,
+    "eegpt": EEGPTClassifier,
+    "codebrain": CodeBrainClassifier,
+    "cbramod": CBraModClassifier,
+}
 
 
 def separable(n_epochs=40, seed=0, labels=("rest", "task")):
@@ -87,14 +97,14 @@ def pretrained_state(est):
 # --------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("family", ["eegdino", "eegpt", "codebrain"])
+@pytest.mark.parametrize("family", ["eegdino", "eegpt", "codebrain", "cbramod"])
 def test_learns_separable_task(make, family):
     X, y = separable(48, seed=1)
     X_test, y_test = separable(24, seed=2)
     # EEGPT's max-norm probe bounds its logits (rows of norm <= 0.25), so on
     # the tiny encoder's weak features it needs a larger rate; CodeBrain's
     # head (all tokens flattened into one linear layer) a smaller one.
-    lr = {"eegdino": 1e-2, "eegpt": 1e-1, "codebrain": 1e-3}[family]
+    lr = {"eegdino": 1e-2, "eegpt": 1e-1, "codebrain": 1e-3, "cbramod": 1e-2}[family]
     clf = make(family, max_epochs=20, lr=lr, validation_fraction=None)
     clf.fit(X, y)
     assert clf.score(X_test, y_test) >= 0.9

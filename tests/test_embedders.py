@@ -30,10 +30,15 @@ from _tiny import TINY_CONFIGS, save_tiny
 from skeegfm import _cache, models
 from skeegfm._inputs import prepare_for_model, read_eeg
 from skeegfm.datasets import load_eegmat
-from skeegfm.embedders import CodeBrainEmbedder, EEGDINOEmbedder, EEGPTEmbedder
+from skeegfm.embedders import CBraModEmbedder, CodeBrainEmbedder, EEGDINOEmbedder, EEGPTEmbedder
 
-EMBEDDERS = [EEGDINOEmbedder, EEGPTEmbedder, CodeBrainEmbedder]
-FAMILY = {EEGDINOEmbedder: "eegdino", EEGPTEmbedder: "eegpt", CodeBrainEmbedder: "codebrain"}
+EMBEDDERS = [EEGDINOEmbedder, EEGPTEmbedder, CodeBrainEmbedder, CBraModEmbedder]
+FAMILY = {
+    EEGDINOEmbedder: "eegdino",
+    EEGPTEmbedder: "eegpt",
+    CodeBrainEmbedder: "codebrain",
+    CBraModEmbedder: "cbramod",
+}
 by_name = pytest.mark.parametrize("cls", EMBEDDERS, ids=lambda c: c.__name__)
 
 
@@ -198,6 +203,8 @@ def _bare_features(est, epochs):
         (EEGPTEmbedder, "flatten", 16 * 2 * 16),  # 4 s at 256 Hz = 16 patches of 64
         (CodeBrainEmbedder, "mean", 32),
         (CodeBrainEmbedder, "channel", 19 * 32),
+        (CBraModEmbedder, "mean", 16),
+        (CBraModEmbedder, "channel", 19 * 16),
     ],
 )
 def test_pooling(cls, pooling, size, small, tiny_checkpoint):
@@ -215,6 +222,8 @@ def test_pooling(cls, pooling, size, small, tiny_checkpoint):
         ("EEGPTEmbedder", "flatten"): lambda: tokens.flatten(1),
         ("CodeBrainEmbedder", "mean"): lambda: tokens.mean((1, 2)),
         ("CodeBrainEmbedder", "channel"): lambda: tokens.mean(2).flatten(1),
+        ("CBraModEmbedder", "mean"): lambda: tokens.mean((1, 2)),
+        ("CBraModEmbedder", "channel"): lambda: tokens.mean(2).flatten(1),
     }[cls.__name__, pooling]()
     assert_allclose(Z, expected.numpy(), rtol=1e-5, atol=1e-6)
 

@@ -28,6 +28,7 @@ channels, window rule) is in :mod:`skeegfm._registry`.
 
 from __future__ import annotations
 
+import os
 import re
 import warnings
 from collections import OrderedDict
@@ -639,6 +640,11 @@ def convert_cbramod_checkpoint(path_or_dict) -> dict:
     ValueError
         If it holds no CBraMod encoder weights.
     """
+    if not isinstance(path_or_dict, (Mapping, str, os.PathLike)):
+        raise TypeError(
+            "Expected a checkpoint dict or a path to one, got "
+            f"{type(path_or_dict).__name__}."
+        )
     state = CBraMod._remap_state_dict(_inner(load_checkpoint_file(path_or_dict)))
     out = OrderedDict(
         (k, v) for k, v in state.items() if isinstance(k, str) and k.startswith(_ENCODER_PREFIXES)
