@@ -1098,7 +1098,8 @@ class CBraModClassifier(_BaseClassifier):
         ch_names=None,
         unit="V",
         on_missing="raise",
-        on_unknown="raise",
+        on_unknown="auto",
+        ch_aliases=None,
         device="auto",
         precision="auto",
         verbose=False,
@@ -1123,6 +1124,7 @@ class CBraModClassifier(_BaseClassifier):
         self.unit = unit
         self.on_missing = on_missing
         self.on_unknown = on_unknown
+        self.ch_aliases = ch_aliases
         self.device = device
         self.precision = precision
         self.verbose = verbose

@@ -840,7 +840,8 @@ class CBraModEmbedder(_BaseEmbedder):
         ch_names=None,
         unit="V",
         on_missing="raise",
-        on_unknown="raise",
+        on_unknown="auto",
+        ch_aliases=None,
         batch_size=32,
         device="auto",
         precision="auto",
@@ -856,6 +857,7 @@ class CBraModEmbedder(_BaseEmbedder):
         self.unit = unit
         self.on_missing = on_missing
         self.on_unknown = on_unknown
+        self.ch_aliases = ch_aliases
         self.batch_size = batch_size
         self.device = device
         self.precision = precision
