@@ -1104,6 +1104,7 @@ class CBraModClassifier(_BaseClassifier):
         precision="auto",
         verbose=False,
         random_state=None,
+        trust_checkpoint=False,
     ):
         self.checkpoint = checkpoint
         self.tuning = tuning
@@ -1129,6 +1130,7 @@ class CBraModClassifier(_BaseClassifier):
         self.precision = precision
         self.verbose = verbose
         self.random_state = random_state
+        self.trust_checkpoint = trust_checkpoint
 
     _random_init_kwargs = CBraModEmbedder._random_init_kwargs
 

@@ -849,6 +849,7 @@ class CBraModEmbedder(_BaseEmbedder):
         dtype="float32",
         verbose=False,
         random_state=None,
+        trust_checkpoint=False,
     ):
         self.checkpoint = checkpoint
         self.pooling = pooling
@@ -865,6 +866,7 @@ class CBraModEmbedder(_BaseEmbedder):
         self.dtype = dtype
         self.verbose = verbose
         self.random_state = random_state
+        self.trust_checkpoint = trust_checkpoint
 
     def _encoder_overrides(self, prepared):
         return {"return_encoder_output": True}  # no classification head

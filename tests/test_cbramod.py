@@ -372,3 +372,20 @@ def test_converter_and_inference_errors():
     del sd["proj_out.0.weight"]
     with pytest.raises(ValueError, match="proj_out.0.weight"):
         _infer_cbramod(sd)
+
+
+class _Opaque:
+    """A Python object a weights-only torch.load refuses."""
+
+
+def test_untrusted_pickle_is_refused_unless_trusted(tmp_path):
+    from skeegfm.models import UntrustedCheckpointError
+
+    original = _encoder_state(_tiny())
+    path = tmp_path / "pretrained_weights.pth"
+    torch.save({"state_dict": original, "args": _Opaque()}, path)
+    with pytest.raises(UntrustedCheckpointError):
+        convert_cbramod_checkpoint(path)
+    with pytest.warns(UserWarning):
+        converted = convert_cbramod_checkpoint(path, trust_checkpoint=True)
+    assert list(converted) == list(original)

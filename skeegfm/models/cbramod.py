@@ -607,7 +607,7 @@ def _looks_like_original(state_dict) -> bool:
     )
 
 
-def convert_cbramod_checkpoint(path_or_dict) -> dict:
+def convert_cbramod_checkpoint(path_or_dict, *, trust_checkpoint=False) -> dict:
     """Convert the authors' CBraMod checkpoint to this module's state_dict.
 
     The authors' ``pretrained_weights.pth`` (github.com/wjq-learning/CBraMod)
@@ -620,8 +620,13 @@ def convert_cbramod_checkpoint(path_or_dict) -> dict:
     Parameters
     ----------
     path_or_dict : str | os.PathLike | dict
-        The checkpoint file (read with ``torch.load(weights_only=True)``) or
-        the already loaded dict.
+        The checkpoint file or the already loaded dict.
+    trust_checkpoint : bool
+        Default False: the file is read with ``torch.load(weights_only=True)``
+        and an allow-list of harmless types, which covers the authors'
+        released file (a plain state_dict). True unpickles a file holding
+        other Python objects, which runs any code it carries (only for files
+        you trust).
 
     Returns
     -------
@@ -637,6 +642,9 @@ def convert_cbramod_checkpoint(path_or_dict) -> dict:
         If a path does not exist.
     TypeError
         If the file does not hold a dict.
+    UntrustedCheckpointError
+        (a ``ValueError``) If the file holds Python objects beyond the
+        allow-list and ``trust_checkpoint`` is False.
     ValueError
         If it holds no CBraMod encoder weights.
     """
@@ -645,7 +653,8 @@ def convert_cbramod_checkpoint(path_or_dict) -> dict:
             "Expected a checkpoint dict or a path to one, got "
             f"{type(path_or_dict).__name__}."
         )
-    state = CBraMod._remap_state_dict(_inner(load_checkpoint_file(path_or_dict)))
+    raw = load_checkpoint_file(path_or_dict, trust_checkpoint=trust_checkpoint)
+    state = CBraMod._remap_state_dict(_inner(raw))
     out = OrderedDict(
         (k, v) for k, v in state.items() if isinstance(k, str) and k.startswith(_ENCODER_PREFIXES)
     )
