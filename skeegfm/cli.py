@@ -2,8 +2,8 @@
 
 ``skeegfm benchmark`` cross-validates linear probes of the encoders on the
 bundled EEGMAT recordings (or on an ``-epo.fif`` file), ``skeegfm embed``
-writes frozen-encoder embeddings of recordings MNE can read to ``.npz``
-files, and ``skeegfm models`` lists the released checkpoints and their input
+writes frozen-encoder embeddings of recordings MNE can read to an ``.npz``
+file (one recording) or a Zarr store (many; :mod:`skeegfm.jobs`), and ``skeegfm models`` lists the released checkpoints and their input
 contracts. ``python -m skeegfm`` is the same command.
 """
 
@@ -25,6 +25,7 @@ _UNITS = ("V", "mV", "uV", "\u00b5V")
 EXIT_OK = 0
 EXIT_INTERNAL = 1  # an unexpected error inside skeegfm: a bug to report
 EXIT_USER = 2  # usage, input, file or environment error the user can fix
+EXIT_PARTIAL = 3  # embed into a store: some recordings failed (listed in the summary)
 EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT)
 
 _EPILOG = """\
@@ -35,6 +36,8 @@ exit status:
   2    usage or input error: bad arguments, a missing, unreadable, corrupt or
        untrusted file, weights not available offline, ... (the one-line
        message on stderr says what to fix)
+  3    embed into a store: some recordings could not be embedded (the summary
+       lists them and why; the store records them as failed)
   130  interrupted (Ctrl-C)
 
 Errors are printed as one line on stderr; --debug prints the traceback too.
@@ -193,22 +196,37 @@ def _build_parser():
 
     embed = sub.add_parser(
         "embed",
-        help="embed EEG recordings (EDF, BDF, FIF, BrainVision, EEGLAB, -epo.fif) to .npz",
-        description="Read recordings with MNE, cut them into windows (or use the epochs of "
-        "an -epo.fif file), drop the channels the model cannot use (with a notice), embed "
-        "with a frozen encoder and write an .npz with embeddings (n_windows, n_features), "
-        "onsets_s, ch_names (the channels used), dropped_ch_names, filled_ch_names, "
-        "input_report (JSON: every adaptation), model, checkpoint and skeegfm_version.",
+        help="embed EEG recordings (EDF, BDF, FIF, BrainVision, EEGLAB, -epo.fif, folders, "
+        "BIDS) into an .npz file or a Zarr store",
+        description="Read recordings lazily with MNE, cut them into windows (or use the "
+        "epochs of an -epo.fif file) and embed them with a frozen encoder, a chunk of windows "
+        "at a time (the memory does not grow with the recording's length); channels the model "
+        "cannot use are left out, with a notice. One recording with -o OUT.npz (or no -o) "
+        "gives an .npz with embeddings (n_windows, n_features), onsets_s, ch_names (the "
+        "channels used), dropped_ch_names, filled_ch_names, input_report (JSON: every "
+        "adaptation), model, checkpoint and skeegfm_version. Several recordings, folders or "
+        "BIDS roots (or -o OUT.zarr) give one Zarr store, filled by Dask workers, resumed when "
+        "rerun (complete recordings are skipped) and going on past recordings that fail "
+        "(listed at the end; exit status 3).",
     )
-    embed.add_argument("inputs", nargs="+", metavar="INPUT", help="recording(s) MNE can read")
+    embed.add_argument(
+        "inputs",
+        nargs="+",
+        metavar="INPUT",
+        help="recording(s) MNE can read, folders of recordings, or BIDS roots",
+    )
     embed.add_argument("--model", required=True, choices=_EMBED_MODELS, help="encoder")
     embed.add_argument(
-        "-o", "--output", metavar="OUT.npz", help="output file (only with a single INPUT)"
+        "-o",
+        "--output",
+        metavar="OUT",
+        help="OUT.npz (one recording) or OUT.zarr (a store; resumed if it exists)",
     )
     embed.add_argument(
         "--output-dir",
         default=".",
-        help="folder for <input>_<model>.npz when -o is not given (default: current folder)",
+        help="folder for <input>_<model>.npz, or for embeddings_<model>.zarr when there are "
+        "several inputs, when -o is not given (default: current folder)",
     )
     embed.add_argument(
         "--window",
@@ -242,6 +260,40 @@ def _build_parser():
     embed.add_argument(
         "--encoding",
         help="character encoding of EDF/BDF headers, passed to MNE's reader (default: utf8)",
+    )
+    embed.add_argument(
+        "--glob",
+        metavar="PATTERN",
+        help="recordings in folders, e.g. '**/*.edf' (default: every file with an extension "
+        "MNE reads; a folder with dataset_description.json is read as a BIDS root)",
+    )
+    embed.add_argument(
+        "--scheduler",
+        default="processes",
+        metavar="SCHEDULER",
+        help="stores: 'processes' (default: a local Dask cluster of --workers processes), "
+        "'threads', 'synchronous' (no Dask, for debugging) or a Dask scheduler address "
+        "tcp://host:8786",
+    )
+    embed.add_argument(
+        "--workers",
+        type=_positive_int,
+        help="workers of a local cluster (default: the number of CPU cores)",
+    )
+    embed.add_argument(
+        "--store-dtype",
+        choices=("float32", "float16"),
+        default="float32",
+        help="dtype of the embeddings in a store (default: %(default)s)",
+    )
+    embed.add_argument(
+        "--chunk-windows",
+        type=_positive_int,
+        default=256,
+        help="windows read and embedded at a time; bounds the memory (default: %(default)s)",
+    )
+    embed.add_argument(
+        "--overwrite", action="store_true", help="start the store afresh instead of resuming it"
     )
     _add_runtime_args(embed)
     embed.set_defaults(func=_cmd_embed)
@@ -318,42 +370,6 @@ def _cmd_benchmark(args):
 # --------------------------------------------------------------------------- embed
 
 
-def _read_input(path, encoding=None):
-    """Read ``path`` as Raw or Epochs with MNE (preloaded); errors as CommandError."""
-    from ._recording import read_recording
-
-    try:
-        return read_recording(path, encoding=encoding)
-    except (FileNotFoundError, ValueError) as exc:
-        raise CommandError(str(exc)) from exc
-
-
-def _to_epochs(inst, window, stride, record):
-    """Windows of ``inst`` and their onsets in seconds from the recording start."""
-    import mne
-
-    if isinstance(inst, mne.BaseEpochs):
-        onsets = inst.events[:, 0] / inst.info["sfreq"] + inst.tmin
-        return inst, onsets
-    stride = window if stride is None else stride
-    if stride > window:
-        raise CommandError(f"--stride ({stride} s) larger than --window ({window} s) skips data.")
-    min_window = record.min_n_times / record.sfreq
-    if window < min_window:
-        raise CommandError(
-            f"--window {window} s is shorter than the {record.name} minimum of {min_window:g} s."
-        )
-    if inst.times[-1] + 1 / inst.info["sfreq"] < window:
-        raise CommandError(
-            f"The recording lasts {inst.times[-1]:.2f} s, shorter than one --window of {window} s."
-        )
-    epochs = mne.make_fixed_length_epochs(
-        inst, duration=window, overlap=window - stride, preload=True, verbose="error"
-    )
-    onsets = (epochs.events[:, 0] - inst.first_samp) / inst.info["sfreq"]
-    return epochs, onsets
-
-
 def _output_path(args, path):
     if args.output is not None:
         return Path(args.output)
@@ -364,17 +380,6 @@ def _output_path(args, path):
             break
     stem = Path(name).stem if "." in name else name
     return Path(args.output_dir) / f"{stem}_{args.model}.npz"
-
-
-def _say_warnings(caught, prefix):
-    """Print caught skeegfm warnings as notices; re-issue the others."""
-    import warnings
-
-    for w in caught:
-        if issubclass(w.category, UserWarning):
-            print(f"skeegfm: {prefix}: {w.message}", file=sys.stderr)
-        else:
-            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
 
 
 def _report_line(report):
@@ -391,91 +396,138 @@ def _report_line(report):
     return "; ".join(parts)
 
 
+def _embed_target(args):
+    """``("npz", path)`` for one recording, ``("zarr", path)`` for a store."""
+    if args.output is not None:
+        out = Path(args.output)
+        suffix = out.suffix.lower()
+        if suffix == ".npz":
+            if len(args.inputs) > 1 or Path(args.inputs[0]).is_dir():
+                raise CommandError(
+                    "-o OUT.npz takes one INPUT file; use -o OUT.zarr (a store) for several "
+                    "recordings or a folder."
+                )
+            return "npz", out
+        if suffix == ".zarr":
+            return "zarr", out
+        raise CommandError(
+            f"-o {args.output}: the output must end in .npz (one recording) or .zarr (a store)."
+        )
+    if len(args.inputs) == 1 and not Path(args.inputs[0]).is_dir():
+        return "npz", _output_path(args, args.inputs[0])
+    return "zarr", Path(args.output_dir) / f"embeddings_{args.model}.zarr"
+
+
+def _weights_error(spec):
+    from ._benchmark import _unavailable_note
+
+    return CommandError(
+        f"{_unavailable_note(spec).split(': running with')[0]}. Pass --checkpoint PATH, "
+        "or --weights random for a randomly initialised encoder."
+    )
+
+
+def _embed_options(args):
+    from .jobs import EmbedOptions
+
+    return EmbedOptions(
+        model=args.model,
+        weights=args.weights,
+        checkpoint=args.checkpoint,
+        window=args.window,
+        stride=args.stride,
+        unit=args.unit,
+        encoding=args.encoding,
+        batch_size=args.batch_size,
+        device=args.device,
+        seed=args.seed,
+        trust_checkpoint=args.trust_checkpoint,
+        chunk_windows=args.chunk_windows,
+        **_channel_params(args),
+    )
+
+
 def _cmd_embed(args):
     import json
-    import warnings
 
     from . import __version__
-    from ._benchmark import _fit_embedder, _unavailable_note, resolve_weights
-    from ._recording import add_template_positions, rescale_to_unit
-    from ._registry import get_record
-    from .models import UntrustedCheckpointError, WeightsNotAvailableError
+    from .jobs import embed_recording
+    from .models import WeightsNotAvailableError
 
-    if args.output is not None and len(args.inputs) > 1:
-        raise CommandError("-o/--output takes one INPUT; use --output-dir for several.")
-    record = get_record(args.model)
-    checkpoints = {record.name: args.checkpoint} if args.checkpoint else None
-    spec = resolve_weights([record.name], args.weights, checkpoints)[record.name]
+    kind, out = _embed_target(args)
+    options = _embed_options(args)
+    record = options.record
+    spec = options.weights_spec()
     if spec.kind == "random":
         print(
-            f"skeegfm: {record.name}: RANDOM weights (as asked); the output files record "
+            f"skeegfm: {record.name}: RANDOM weights (as asked); the output records "
             "checkpoint 'random'.",
             file=sys.stderr,
         )
-    channel_params = _channel_params(args)
-    params = dict(
-        device=args.device,
-        batch_size=args.batch_size,
-        random_state=args.seed,
-        trust_checkpoint=args.trust_checkpoint,
-        **channel_params,
+    if kind == "zarr":
+        return _embed_store(args, out, options, spec)
+    path = args.inputs[0]
+    name = Path(path).name
+    try:
+        result = embed_recording(path, options, spec=spec, progress=not args.quiet)
+    except WeightsNotAvailableError as exc:
+        raise _weights_error(spec) from exc
+    report = {k: v for k, v in result.facts.items() if k not in _JOB_FACTS}
+    for note in result.facts["notes"]:
+        print(f"skeegfm: {name}: {note}", file=sys.stderr)
+    print(f"skeegfm: {name}: {_report_line(report)}", file=sys.stderr)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    # Written next to the target and renamed: never a half-written OUT.npz.
+    partial = out.with_name(out.name + ".partial.npz")
+    np.savez(
+        partial,
+        embeddings=result.embeddings,
+        onsets_s=result.onsets_s,
+        ch_names=np.asarray(report["channels_used"], dtype=str),
+        dropped_ch_names=np.asarray(list(report["channels_dropped"]), dtype=str),
+        filled_ch_names=np.asarray(list(report["channels_filled"]), dtype=str),
+        input_report=np.asarray(json.dumps(report)),
+        model=np.asarray(record.name),
+        checkpoint=np.asarray(result.facts["checkpoint"]),
+        skeegfm_version=np.asarray(__version__),
     )
-    for path in args.inputs:
-        name = Path(path).name
-        inst = _read_input(path, encoding=args.encoding)
-        if args.unit is not None:
-            factors = rescale_to_unit(inst, args.unit)
-            if factors:
-                print(
-                    f"skeegfm: {name}: --unit {args.unit}: {len(factors)} channel(s) rescaled by "
-                    + ", ".join(f"{f:g}" for f in sorted(set(factors.values())))
-                    + " (the file's unit field said otherwise).",
-                    file=sys.stderr,
-                )
-        if args.on_missing == "interpolate" and add_template_positions(
-            inst, record, ch_aliases=channel_params["ch_aliases"]
-        ):
-            print(
-                f"skeegfm: {name}: no electrode positions in the file; using the "
-                "template 10-05 positions to interpolate missing channels.",
-                file=sys.stderr,
-            )
-        epochs, onsets = _to_epochs(inst, args.window, args.stride, record)
-        try:
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                embedder, spec = _fit_embedder(spec, epochs, **params)
-                embedder.set_params(verbose=not args.quiet)
-                embeddings = embedder.transform(epochs)
-        except WeightsNotAvailableError as exc:
-            raise CommandError(
-                f"{_unavailable_note(spec).split(': running with')[0]}. Pass --checkpoint PATH, "
-                "or --weights random for a randomly initialised encoder."
-            ) from exc
-        except UntrustedCheckpointError:
-            raise  # about the checkpoint, not about this recording
-        except ValueError as exc:
-            raise CommandError(f"{path}: {exc}") from exc
-        _say_warnings(caught, name)
-        report = embedder.input_report_
-        print(f"skeegfm: {name}: {_report_line(report)}", file=sys.stderr)
-        used = set(report["channels_used"])
-        out = _output_path(args, path)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        np.savez(
-            out,
-            embeddings=np.asarray(embeddings, dtype=np.float32),
-            onsets_s=np.asarray(onsets, dtype=np.float64),
-            ch_names=np.asarray([n for n in epochs.ch_names if n in used], dtype=str),
-            dropped_ch_names=np.asarray(list(report["channels_dropped"]), dtype=str),
-            filled_ch_names=np.asarray(list(report["channels_filled"]), dtype=str),
-            input_report=np.asarray(json.dumps(report)),
-            model=np.asarray(record.name),
-            checkpoint=np.asarray(spec.label),
-            skeegfm_version=np.asarray(__version__),
-        )
-        print(f"{out}: {embeddings.shape[0]} windows x {embeddings.shape[1]} features")
+    partial.replace(out)
+    n_windows, n_features = result.embeddings.shape
+    print(f"{out}: {n_windows} windows x {n_features} features")
     return 0
+
+
+#: Facts of :func:`skeegfm.jobs.embed_recording` that are not the input report.
+_JOB_FACTS = (
+    "unit_factors", "n_windows", "n_rejected", "duration_s", "checkpoint", "encoder_hash", "notes",
+)  # fmt: skip
+
+
+def _embed_store(args, out, options, spec):
+    import dataclasses
+
+    from .jobs import embed_recordings
+    from .models import WeightsNotAvailableError
+
+    kwargs = dataclasses.asdict(options)
+    try:
+        _, summary = embed_recordings(
+            args.inputs,
+            out,
+            glob=args.glob,
+            store_dtype=args.store_dtype,
+            scheduler=args.scheduler,
+            n_workers=args.workers,
+            overwrite=args.overwrite,
+            progress=not args.quiet,
+            **kwargs,
+        )
+    except WeightsNotAvailableError as exc:
+        raise _weights_error(spec) from exc
+    except ImportError as exc:
+        raise CommandError(str(exc)) from exc
+    print(f"{out}: {summary}")
+    return EXIT_PARTIAL if summary.failed else EXIT_OK
 
 
 # --------------------------------------------------------------------------- models

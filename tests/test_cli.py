@@ -291,21 +291,29 @@ def test_embed_edf(family, tiny, tmp_path, capsys):
 
 
 def test_embed_stride_epochs_file_and_output_dir(tiny, small_epo, tmp_path):
+    """Several inputs go to one store; an -epo.fif file's epochs are its windows."""
+    from skeegfm.jobs import open_store, windows_index
+
     path, small = small_epo
     out_dir = tmp_path / "many"
     status = main(
         [
             "embed", str(EDF), str(path), "--model", "eegpt", "--checkpoint", tiny["eegpt"],
             "--window", "4", "--stride", "2", "--output-dir", str(out_dir), "-q",
+            "--scheduler", "synchronous", "--chunk-windows", "7",
         ]
     )  # fmt: skip
     assert status == 0
-    with np.load(out_dir / "Subject00_2_eegpt.npz") as npz:
-        assert npz["embeddings"].shape[0] == 30  # (62 - 4) / 2 + 1
-        np.testing.assert_allclose(np.diff(npz["onsets_s"]), 2.0)
-    with np.load(out_dir / "small_eegpt.npz") as npz:
-        assert npz["embeddings"].shape[0] == len(small)  # the file's epochs as they are
-        assert list(npz["ch_names"]) == small.ch_names
+    store = open_store(out_dir / "embeddings_eegpt.zarr")
+    index = windows_index(store)
+    edf = index[index["recording"] == str(EDF)]
+    assert len(edf) == 30  # (62 - 4) / 2 + 1
+    np.testing.assert_allclose(np.diff(edf["onset_s"]), 2.0)
+    epo = index[index["recording"] == str(path)]
+    assert len(epo) == len(small)  # the file's epochs as they are
+    (facts,) = [a for _, g in store["recordings"].groups() if (a := g.attrs)["path"] == str(path)]
+    assert facts["channels_used"] == small.ch_names
+    assert store["embeddings"].shape == (62, 32)
 
 
 def test_embed_errors(tiny, tmp_path, capsys, monkeypatch):
@@ -322,7 +330,9 @@ def test_embed_errors(tiny, tmp_path, capsys, monkeypatch):
     assert "none of the channels" in capsys.readouterr().err.lower()
 
     assert main(["embed", str(EDF), str(EDF), "--model", "eegpt", "-o", "x.npz"]) == 2
-    assert "-o/--output takes one INPUT" in capsys.readouterr().err
+    assert "-o OUT.npz takes one INPUT file" in capsys.readouterr().err
+    assert main(["embed", str(EDF), "--model", "eegpt", "-o", "x.h5"]) == 2
+    assert "must end in .npz (one recording) or .zarr" in capsys.readouterr().err
 
     assert main(["embed", str(EDF), "--model", "eegpt", "--window", "0.1"]) == 2
 
