@@ -175,7 +175,9 @@ def test_files_folder_and_bids_into_one_store(corpus, tiny_checkpoint, tmp_path)
         names[0]: 7, names[1]: 5, names[2]: 4, names[3]: 4, names[4]: 4
     }  # fmt: skip
     assert store.attrs["model"]["name"] == "eegpt" and store.attrs["options"]["window"] == 4.0
-    assert store.attrs["checkpoint"] == str(Path(options["checkpoint"]).resolve())
+    assert store.attrs["checkpoint"] == store.attrs["checkpoint_loaded"] == str(
+        Path(options["checkpoint"]).resolve()
+    )
     assert store["recording"][:].tolist() == index["recording"].map(
         {n: i for i, n in enumerate(names)}
     ).tolist()

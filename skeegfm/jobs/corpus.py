@@ -709,6 +709,9 @@ def _run(writer, recordings, options, spec, scheduler, n_workers, progress, say)
     def record(recording, key, outcome):
         status, payload = outcome
         if status == "ok":
+            if "checkpoint_loaded" not in writer.root.attrs:
+                # The weights as loaded: Hub id with its revision (commit), path or random.
+                writer.root.attrs.update({"checkpoint_loaded": payload.facts["checkpoint"]})
             writer.write(recording, key, payload)
             summary.done.append(recording.name)
             summary.n_windows += len(payload.embeddings)
