@@ -44,6 +44,7 @@ from . import _cache
 from ._channels import check_ch_aliases
 from ._inputs import check_same_channels, prepare_for_model, read_eeg
 from ._registry import get_record, resolve_checkpoint
+from ._warnings import once_per_params
 from .models._fast import autocast_context, optimize_for_inference
 
 __all__ = [
@@ -558,6 +559,7 @@ class _BaseFoundationEstimator(BaseEstimator):
             )
         check_same_channels(list(self.ch_names_in_), self.sfreq_in_, eeg)
 
+    @once_per_params
     def _prepare(self, eeg, record=None):
         """Model-ready float32 data through :func:`~skeegfm._inputs.prepare_for_model`."""
         fitted = hasattr(self, "encoder_")
@@ -573,6 +575,7 @@ class _BaseFoundationEstimator(BaseEstimator):
             warn=False,
         )
 
+    @once_per_params
     def _fit_encoder(self, eeg):
         """Resolve the checkpoint, load the encoder and record the input seen.
 

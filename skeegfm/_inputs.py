@@ -1121,6 +1121,21 @@ def _interpolate(data, slots, present_names, present_pos, model_names, missing_s
     data[:, missing_slots] = epochs.get_data(copy=False)[:, len(slots) :]
 
 
+def _inclusive_end(eeg, record, length):
+    """Whether a window is whole patches plus the one sample of an inclusive end.
+
+    MNE and MOABB epochs include the sample at ``tmax``: ``tmax - tmin = 3 s`` at
+    128 Hz gives 385 samples, which resampling to ``record.sfreq`` turns into
+    whole patches plus a sample or two. True when the window without its last
+    input sample lasts exactly the whole patches that ``length`` (samples at
+    ``record.sfreq``) holds.
+    """
+    n_in = eeg.data.shape[-1]
+    exclusive = (n_in - 1) * float(record.sfreq) / float(eeg.sfreq)
+    whole = length - length % record.patch_size
+    return n_in > 1 and whole >= record.min_n_times and abs(exclusive - whole) < 1e-6
+
+
 def prepare_for_model(
     eeg: EEGInput, record, *, on_missing="raise", on_unknown="auto", ch_aliases=None,
     n_times=None, warn=True, model_ch_names=None,
@@ -1142,7 +1157,10 @@ def prepare_for_model(
     ``record.reference == "average"``; multiplied by
     ``record.scale_from_volts``; and cut to the encoder's window rule
     (EEG-DINO: zero-padded to a multiple of ``record.patch_size``;
-    CodeBrain and CBraMod: trimmed to a multiple, with a warning; EEGPT: unchanged).
+    CodeBrain and CBraMod: trimmed to a multiple, with a warning; EEGPT:
+    unchanged). A window of whole patches plus the one sample of an inclusive
+    ``tmax`` (385 samples for 3 s at 128 Hz, as MNE and MOABB cut them) loses
+    that sample, without a warning, for all of them but EEGPT.
 
     Every adaptation is recorded in ``prepared.report``
     (:class:`InputReport`). With ``warn=True`` the caller is told once, by
@@ -1296,7 +1314,12 @@ def prepare_for_model(
     rule = _WINDOW_RULES.get(record.model, "keep")
     length, patch = data.shape[-1], record.patch_size
     padded = trimmed = 0
-    if rule == "pad" and length % patch:
+    if rule in ("pad", "trim") and length % patch and _inclusive_end(eeg, record, length):
+        # Whole patches plus the sample of an inclusive end (MNE's and MOABB's
+        # tmax: 3 s at 128 Hz is 385 samples): that sample goes, silently.
+        trimmed = length % patch
+        data = data[..., : length - trimmed]
+    elif rule == "pad" and length % patch:
         padded = patch - length % patch
         data = np.concatenate(
             [data, np.zeros(data.shape[:2] + (padded,), dtype=data.dtype)], axis=-1

@@ -31,3 +31,12 @@ def tiny_checkpoint(tmp_path_factory):
         return made[family, seed]
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def _fresh_warning_registry():
+    """Each test sees the estimators' once-per-configuration warnings anew."""
+    from skeegfm import _warnings
+
+    _warnings.reset()
+    yield
