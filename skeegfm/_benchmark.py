@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import platform
+import re
 import sys
 import time
 import warnings
@@ -341,29 +342,151 @@ def load_benchmark_data(data=None, label_column=None, group_column=None):
     )
 
 
-def _make_cv(data, n_splits):
-    """GroupKFold over groups (StratifiedKFold over epochs without groups)."""
+#: ``--cv`` choices: ``auto`` is ``group`` with two or more groups, else ``stratified``.
+CV_CHOICES = ("auto", "group", "stratified")
+
+
+def _make_cv(data, n_splits, cv="auto", say=_say):
+    """The fold splitter of ``cv``, checked against the labels and groups.
+
+    ``group``: :class:`~sklearn.model_selection.GroupKFold` over the groups
+    (cross-subject); ``stratified``:
+    :class:`~sklearn.model_selection.StratifiedKFold` over epochs (shuffled,
+    seed 0), said to be optimistic because a subject's epochs can be on both
+    sides; ``auto``: ``group`` when there are two or more groups, else
+    ``stratified``. Every training fold must hold two classes or more.
+
+    Returns
+    -------
+    splitter, n_splits, description : object, int, str
+
+    Raises
+    ------
+    ValueError
+        If ``cv`` is unknown, ``group`` is asked for with fewer than two
+        groups, ``n_splits`` is outside what the groups or the smallest class
+        allow, or a training fold would hold a single class.
+    """
     from sklearn.model_selection import GroupKFold, StratifiedKFold
 
-    if data.groups is not None:
-        n_groups = len(np.unique(data.groups))
+    if cv not in CV_CHOICES:
+        raise ValueError(f"--cv must be one of {list(CV_CHOICES)}; got {cv!r}.")
+    n_groups = 0 if data.groups is None else len(np.unique(data.groups))
+    if cv == "auto":
+        cv = "group" if n_groups >= 2 else "stratified"
+    if cv == "group":
+        if data.groups is None:
+            raise ValueError(
+                "--cv group needs groups: pass --group-column COL (a metadata column naming the "
+                "subject of each epoch), or --cv stratified to split over epochs."
+            )
         if n_groups < 2:
             raise ValueError(
-                f"Only {n_groups} group ({data.group_source!r}) found: cross-subject "
-                "cross-validation needs at least two."
+                f"Only {n_groups} group ({data.group_source!r}) found: cross-subject folds need "
+                "at least two. Use --cv stratified (folds over epochs, within-subject scores)."
             )
         n_splits = min(5, n_groups) if n_splits is None else int(n_splits)
         if not 2 <= n_splits <= n_groups:
             raise ValueError(
-                f"n_splits must be between 2 and the {n_groups} groups; got {n_splits}."
+                f"--n-splits must be between 2 and the {n_groups} groups for --cv group; "
+                f"got {n_splits}."
             )
-        return GroupKFold(n_splits=n_splits), n_splits
-    _say(
-        "skeegfm: no group column: folds are stratified over epochs, so one subject's epochs "
-        "can be in train and test (optimistic scores). Pass --group-column for cross-subject CV."
-    )
-    n_splits = 5 if n_splits is None else int(n_splits)
-    return StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=0), n_splits
+        splitter = GroupKFold(n_splits=n_splits)
+        description = f"GroupKFold(n_splits={n_splits})"
+    else:
+        classes, counts = np.unique(data.y, return_counts=True)
+        smallest = int(counts.min())
+        if smallest < 2:
+            raise ValueError(
+                f"Class {classes[counts.argmin()]!r} has {smallest} epoch: stratified folds need "
+                "at least two epochs per class. Drop that class or add epochs."
+            )
+        if n_splits is None:
+            n_splits = min(5, smallest)
+        n_splits = int(n_splits)
+        if not 2 <= n_splits <= smallest:
+            raise ValueError(
+                f"--n-splits must be between 2 and {smallest} (the epochs of the smallest class, "
+                f"{classes[counts.argmin()]!r}) for stratified folds; got {n_splits}."
+            )
+        if data.groups is None:
+            say(
+                "skeegfm: no group column: folds are stratified over epochs, so one subject's "
+                "epochs can be in train and test (optimistic scores). Pass --group-column for "
+                "cross-subject CV."
+            )
+        elif n_groups == 1:
+            say(
+                f"skeegfm: one group ({data.group_source!r} = {np.unique(data.groups)[0]!r}): "
+                "folds are stratified over its epochs. These are within-subject scores, "
+                "optimistic for new subjects (neighbouring epochs look alike)."
+            )
+        else:
+            say(
+                f"skeegfm: --cv stratified over the epochs of {n_groups} groups: a subject's "
+                "epochs can be in train and test, so the scores are optimistic for new subjects."
+            )
+        splitter = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=0)
+        description = f"StratifiedKFold(n_splits={n_splits})"
+    for k, (train, _) in enumerate(splitter.split(data.y, data.y, data.groups)):
+        if len(np.unique(data.y[train])) < 2:
+            raise ValueError(
+                f"Fold {k}: its training epochs hold only class {data.y[train][0]!r}, so no "
+                "probe can be fitted (each group holds one class?). Use fewer --n-splits or "
+                "another --cv."
+            )
+    return splitter, n_splits, description
+
+
+def _resolve_bands(bands, sfreq, say=_say):
+    """The baseline's bands for data at ``sfreq``: user bands checked, default ones clipped.
+
+    Default bands (theta, alpha, beta) reaching above the Nyquist frequency
+    are clipped to it, or left out when they start above it, with a notice;
+    bands given by the user must lie below it.
+
+    Returns
+    -------
+    bands : dict of str to (float, float)
+
+    Raises
+    ------
+    ValueError
+        If a user band reaches above the Nyquist frequency, or no default
+        band starts below it.
+    """
+    from ._baseline import DEFAULT_BANDS, _check_bands
+
+    nyquist = float(sfreq) / 2
+    if bands is not None:
+        checked = _check_bands(bands)
+        too_high = [f"{name}={low:g}-{high:g}" for name, low, high in checked if high > nyquist]
+        if too_high:
+            raise ValueError(
+                f"--bands {too_high} reach above the Nyquist frequency ({nyquist:g} Hz) of the "
+                f"data ({float(sfreq):g} Hz); lower their upper edges."
+            )
+        return {name: (low, high) for name, low, high in checked}
+    out, changes = {}, []
+    for name, low, high in _check_bands(DEFAULT_BANDS):
+        if low >= nyquist:
+            changes.append(f"{name} ({low:g}-{high:g} Hz) left out")
+            continue
+        if high > nyquist:
+            changes.append(f"{name} clipped to {low:g}-{nyquist:g} Hz")
+            high = nyquist
+        out[name] = (low, high)
+    if not out:
+        raise ValueError(
+            f"No default band lies below the Nyquist frequency ({nyquist:g} Hz) of the data; "
+            "pass --bands NAME=LOW-HIGH,..."
+        )
+    if changes:
+        say(
+            f"skeegfm: baseline bands: {'; '.join(changes)} (the Nyquist frequency of "
+            f"{float(sfreq):g} Hz data is {nyquist:g} Hz)."
+        )
+    return out
 
 
 # --------------------------------------------------------------------------- scoring
@@ -466,6 +589,80 @@ def _summary(scores):
     return float(arr.mean()), float(arr.std())
 
 
+def _embedder_params(on_missing="raise", on_unknown=None, ch_aliases=None):
+    """Embedder parameters of the channel options (unset ones keep the estimators' defaults)."""
+    params = {"on_missing": on_missing}
+    if on_unknown is not None:
+        params["on_unknown"] = on_unknown
+    if ch_aliases:
+        params["ch_aliases"] = dict(ch_aliases)
+    return params
+
+
+def _check_encoder_input(spec, epochs, *, device, params):
+    """Prepare one epoch through the input adapter of ``spec``'s embedder.
+
+    Loads no weights: a random-weight embedder of the same class validates
+    the parameters and prepares the first epoch under the record's input
+    contract, which raises what a fit would raise about the data (channels
+    unknown or missing, windows too short...).
+
+    Returns
+    -------
+    prepared : PreparedInput
+        The first epoch as the encoder gets it (channels used, dropped and
+        filled).
+    notices : list of str
+        The warnings said while preparing it (channels dropped, filled...).
+    """
+    from . import embedders
+
+    record = get_record(spec.model)
+    cls = getattr(embedders, _EMBEDDER_CLASSES[record.model])
+    embedder = cls(checkpoint=None, device=device, **params)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        embedder._check_params()
+        eeg = embedder._read(epochs[:1])
+        prepared = embedder._prepare(eeg, record)
+    notices = list(dict.fromkeys(str(w.message) for w in caught))
+    return prepared, notices
+
+
+def _jsonable(value):
+    """Fitted attributes (arrays, dicts, tuples) as JSON types."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def _adaptations(embedder, prepared, sfreq_in):
+    """What was done to the data for one encoder: the embedder's fitted
+    attributes when it has them, else what preparing one epoch showed."""
+    facts = {
+        "channels_used": list(prepared.ch_names),
+        "channels_dropped": dict(prepared.drop_reasons),
+        "channels_filled": dict(prepared.filled),
+        "resampled_from": None
+        if np.isclose(float(sfreq_in), prepared.sfreq)
+        else float(sfreq_in),
+        "sfreq": float(prepared.sfreq),
+        "n_times": int(prepared.data.shape[-1]),
+    }
+    if embedder is not None:
+        for key in ("channels_used", "channels_dropped", "channels_filled", "resampled_from"):
+            if hasattr(embedder, key + "_"):
+                facts[key] = _jsonable(getattr(embedder, key + "_"))
+        record = getattr(embedder, "record_", None)
+        if record is not None:
+            facts["record"] = record.name
+    return facts
+
+
 def run_benchmark(
     models=DEFAULT_MODELS,
     *,
@@ -475,6 +672,11 @@ def run_benchmark(
     label_column=None,
     group_column=None,
     n_splits=None,
+    cv="auto",
+    bands=None,
+    on_missing="raise",
+    on_unknown=None,
+    ch_aliases=None,
     output_dir="skeegfm-benchmark",
     device="auto",
     batch_size=32,
@@ -486,8 +688,14 @@ def run_benchmark(
 
     Each encoder embeds every epoch once; a ``StandardScaler`` +
     ``LogisticRegression`` probe is then cross-validated on the embeddings
-    with ``GroupKFold`` over subjects. Log band power (theta, alpha, beta)
-    with the same probe is scored in the same folds.
+    (``GroupKFold`` over subjects by default). Log band power with the same
+    probe is scored in the same folds.
+
+    Everything that can be checked is checked before any encoder runs: the
+    labels, groups and folds, the bands against the Nyquist frequency, the
+    baseline's features, and each encoder's input (one epoch prepared through
+    its input adapter). An encoder that cannot take the data does not stop the
+    others: its row has ``status = "failed"`` and the reason in ``error``.
 
     Parameters
     ----------
@@ -505,7 +713,25 @@ def run_benchmark(
         Metadata columns of labels and subjects (see
         :func:`load_benchmark_data`).
     n_splits : int | None
-        Folds; ``None`` means ``min(5, n_subjects)``.
+        Folds; ``None`` means ``min(5, n_groups)`` for group folds and
+        ``min(5, epochs of the smallest class)`` for stratified ones.
+    cv : {"auto", "group", "stratified"}
+        ``"group"``: ``GroupKFold`` over the groups (cross-subject);
+        ``"stratified"``: ``StratifiedKFold`` over epochs, with a notice
+        that such scores are optimistic; ``"auto"``: ``"group"`` with two or
+        more groups, else ``"stratified"``.
+    bands : dict | None
+        Baseline bands ``{name: (low_hz, high_hz)}``, below the Nyquist
+        frequency. ``None``: theta 4-8, alpha 8-13, beta 13-30 Hz, clipped to
+        the Nyquist frequency with a notice.
+    on_missing : {"raise", "interpolate", "zero"}
+        Embedder parameter: model channels absent from the data (EEG-DINO,
+        CodeBrain).
+    on_unknown : {"raise", "drop"} | None
+        Embedder parameter: EEG channels outside a model's vocabulary;
+        ``None`` keeps the embedders' default.
+    ch_aliases : dict | None
+        Embedder parameter: ``{name in the data: electrode name}``.
     output_dir : str | path-like
         Folder for ``results.csv``, ``results.json`` and ``results.png``.
     device : str
@@ -525,56 +751,104 @@ def run_benchmark(
     -------
     results : pandas.DataFrame
         One row per encoder and one for the baseline, with the columns
-        written to ``results.csv``.
+        written to ``results.csv`` (``status`` is ``"ok"`` or ``"failed"``,
+        ``error`` the reason of a failure).
 
     Raises
     ------
     ValueError
-        For unknown models, unreadable data or impossible fold counts.
+        For unknown models or options, unreadable data, labels or groups
+        that allow no folds, or bands above the Nyquist frequency; raised
+        before any encoder runs.
     """
     import pandas as pd
     from tqdm.auto import tqdm
 
     from ._baseline import LogBandPower
 
+    def say(line):
+        if progress:
+            tqdm.write(line, file=sys.stderr)
+
     out_dir = Path(output_dir)
     bench = load_benchmark_data(data, label_column, group_column)
-    cv, n_splits = _make_cv(bench, n_splits)
     specs = resolve_weights(models, weights, checkpoints)
+    splitter, n_splits, cv_text = _make_cv(bench, n_splits, cv, say=say)
+    sfreq = float(bench.epochs.info["sfreq"])
+    bands = _resolve_bands(bands, sfreq, say=say)
+    params = _embedder_params(on_missing, on_unknown, ch_aliases)
     n_epochs = len(bench.y)
-    if progress:
-        _say(
-            f"skeegfm: {n_epochs} epochs, classes {bench.classes} ({bench.label_source}), "
-            f"{type(cv).__name__}(n_splits={n_splits})"
-            + (f" over {bench.group_source!r}" if bench.groups is not None else "")
-            + f", data: {bench.description}"
-        )
+    say(
+        f"skeegfm: {n_epochs} epochs, classes {bench.classes} ({bench.label_source}), "
+        f"{cv_text}"
+        + (f" over {bench.group_source!r}" if cv_text.startswith("Group") else "")
+        + f", data: {bench.description}"
+    )
 
-    rows, folds = [], {}
+    # Checks before any encoder runs: the baseline (cheap) and each encoder's input.
+    start = time.perf_counter()
+    baseline = LogBandPower(bands=bands).fit(bench.epochs)
+    features = baseline.transform(bench.epochs)
+    baseline_seconds = time.perf_counter() - start
+    checked = {}
+    for name, spec in specs.items():
+        try:
+            prepared, notices = _check_encoder_input(
+                spec, bench.epochs, device=device, params=params
+            )
+        except Exception as exc:  # noqa: BLE001 - the reason goes into the row
+            checked[name] = _failure(exc)
+            say(f"skeegfm: {name} cannot take the data, its row says why: {checked[name]}")
+            continue
+        checked[name] = (prepared, notices)
+        for notice in notices:
+            say(f"skeegfm: {name}: {notice}")
+
+    rows, folds, adaptations = [], {}, {}
     bar = tqdm(
         total=len(specs) + 1, desc="benchmark", unit="model", disable=not progress, file=sys.stderr
     )
     for name, spec in specs.items():
         bar.set_postfix_str(name)
-        embedder, spec = _fit_embedder(
-            spec,
-            bench.epochs,
-            fallback=True,
-            say=lambda line: tqdm.write(line, file=sys.stderr),
-            device=device,
-            batch_size=batch_size,
-            random_state=random_state,
-            trust_checkpoint=trust_checkpoint,
-        )
-        embedder.set_params(verbose=progress)
-        start = time.perf_counter()
-        embeddings = embedder.transform(bench.epochs)
-        seconds = time.perf_counter() - start
-        scores = _cross_validate(embeddings, bench, cv)
+        display = _DISPLAY_NAMES.get(name, name)
+        if isinstance(checked[name], str):
+            rows.append(_failed_row(display, name, spec, checked[name]))
+            bar.update(1)
+            continue
+        prepared, notices = checked[name]
+        try:
+            with warnings.catch_warnings():
+                for notice in notices:  # already said once, above
+                    warnings.filterwarnings("ignore", message=re.escape(notice))
+                embedder, spec = _fit_embedder(
+                    spec,
+                    bench.epochs,
+                    fallback=True,
+                    say=say,
+                    device=device,
+                    batch_size=batch_size,
+                    random_state=random_state,
+                    trust_checkpoint=trust_checkpoint,
+                    **params,
+                )
+                embedder.set_params(verbose=progress)
+                start = time.perf_counter()
+                embeddings = embedder.transform(bench.epochs)
+                seconds = time.perf_counter() - start
+            scores = _cross_validate(embeddings, bench, splitter)
+        except Exception as exc:  # noqa: BLE001 - one encoder's failure ends only its row
+            reason = _failure(exc)
+            say(f"skeegfm: {name} failed, its row says why: {reason}")
+            rows.append(_failed_row(display, name, spec, reason))
+            bar.update(1)
+            continue
         folds[name] = scores
+        adaptations[name] = dict(
+            _adaptations(embedder, prepared, sfreq), notices=notices, weights=spec.label
+        )
         rows.append(
             _row(
-                _DISPLAY_NAMES.get(name, name),
+                display,
                 name,
                 spec,
                 scores,
@@ -586,19 +860,22 @@ def run_benchmark(
         )
         bar.update(1)
     bar.set_postfix_str("baseline")
-    start = time.perf_counter()
-    features = LogBandPower().fit_transform(bench.epochs)
-    seconds = time.perf_counter() - start
-    scores = _cross_validate(features, bench, cv)
+    scores = _cross_validate(features, bench, splitter)
     folds["baseline"] = scores
+    band_text = ", ".join(f"{k} {lo:g}-{hi:g}" for k, (lo, hi) in bands.items())
+    adaptations["baseline"] = {
+        "channels_used": list(baseline.ch_names_in_),
+        "bands_hz": {k: [lo, hi] for k, (lo, hi) in bands.items()},
+        "sfreq": sfreq,
+    }
     rows.append(
         _row(
             BASELINE_NAME,
             "baseline",
-            WeightsSpec("baseline", None, "none", "none (theta/alpha/beta)"),
+            WeightsSpec("baseline", None, "none", f"none ({band_text} Hz)"),
             scores,
             n_features=features.shape[1],
-            seconds=seconds,
+            seconds=baseline_seconds,
             n_epochs=n_epochs,
             device="cpu",
         )
@@ -607,8 +884,34 @@ def run_benchmark(
     bar.close()
 
     results = pd.DataFrame(rows)
-    _write_results(results, folds, bench, cv, n_splits, out_dir)
+    _write_results(results, folds, adaptations, bench, cv_text, out_dir)
     return results
+
+
+def _failure(exc):
+    """One line saying why an encoder failed."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if isinstance(exc, ValueError) else f"{type(exc).__name__}: {text}"
+
+
+def _failed_row(encoder, key, spec, reason):
+    return {
+        "encoder": encoder,
+        "model": key,
+        "weights": spec.label,
+        "weights_kind": spec.kind,
+        "status": "failed",
+        "error": reason,
+        "balanced_accuracy_mean": np.nan,
+        "balanced_accuracy_std": np.nan,
+        "roc_auc_mean": np.nan,
+        "roc_auc_std": np.nan,
+        "n_features": 0,
+        "embed_seconds": np.nan,
+        "windows_per_second": np.nan,
+        "device": "",
+        "balanced_accuracy_folds": "",
+    }
 
 
 def _row(encoder, key, spec, scores, *, n_features, seconds, n_epochs, device):
@@ -619,6 +922,8 @@ def _row(encoder, key, spec, scores, *, n_features, seconds, n_epochs, device):
         "model": key,
         "weights": spec.label,
         "weights_kind": spec.kind,
+        "status": "ok",
+        "error": "",
         "balanced_accuracy_mean": bacc_mean,
         "balanced_accuracy_std": bacc_std,
         "roc_auc_mean": auc_mean,
@@ -652,6 +957,11 @@ def format_table(results):
     header += ["embed time (s)", "windows/s", "device"]
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     for row in results.itertuples(index=False):
+        if getattr(row, "status", "ok") == "failed":
+            cells = [row.encoder, row.weights, "failed (see below)"]
+            cells += ["-"] * (len(header) - len(cells))
+            lines.append("| " + " | ".join(str(c) for c in cells) + " |")
+            continue
         bacc = f"{row.balanced_accuracy_mean:.3f} ± {row.balanced_accuracy_std:.3f}"
         cells = [row.encoder, row.weights, bacc]
         if has_auc:
@@ -665,7 +975,7 @@ def format_table(results):
     return "\n".join(lines)
 
 
-def _write_results(results, folds, bench, cv, n_splits, out_dir):
+def _write_results(results, folds, adaptations, bench, cv_text, out_dir):
     import mne
     import sklearn
     import torch
@@ -682,9 +992,13 @@ def _write_results(results, folds, bench, cv, n_splits, out_dir):
         "labels_from": bench.label_source,
         "groups_from": bench.group_source,
         "n_groups": None if bench.groups is None else int(len(np.unique(bench.groups))),
-        "cv": f"{type(cv).__name__}(n_splits={n_splits})",
+        "cv": cv_text,
         "probe": "StandardScaler + LogisticRegression(max_iter=2000), embeddings computed once",
         "fold_scores": folds,
+        "adaptations": adaptations,
+        "failed": {
+            row.model: row.error for row in results.itertuples(index=False) if row.status != "ok"
+        },
         "rows": json.loads(results.to_json(orient="records")),
         "environment": {
             "python": platform.python_version(),
@@ -714,6 +1028,8 @@ def _plot(results, folds, bench, path):
     positions = np.arange(len(results))
     rng = np.random.default_rng(0)
     for pos, row in zip(positions, results.itertuples(index=False)):
+        if row.model not in folds:  # failed: no bar, its label says so
+            continue
         scores = np.asarray(folds[row.model]["balanced_accuracy"], dtype=float)
         if row.model == "baseline":
             color = "0.6"
@@ -723,7 +1039,9 @@ def _plot(results, folds, bench, path):
         jitter = rng.uniform(-0.12, 0.12, size=len(scores))
         ax.plot(pos + jitter, scores, "o", color="k", markersize=4)
     labels = [
-        f"{row.encoder}\n({'random weights' if row.weights_kind == 'random' else row.weights_kind})"
+        f"{row.encoder}\n(failed)"
+        if row.model not in folds
+        else f"{row.encoder}\n({'random weights' if row.weights_kind == 'random' else row.weights_kind})"
         if row.model != "baseline"
         else row.encoder.replace(" (", "\n(")
         for row in results.itertuples(index=False)
@@ -732,7 +1050,7 @@ def _plot(results, folds, bench, path):
     ax.axhline(1.0 / len(bench.classes), linestyle="--", color="k", linewidth=1, label="chance")
     ax.set_ylim(0, 1)
     ax.set_ylabel("balanced accuracy (test folds)")
-    n_folds = len(next(iter(folds.values()))["balanced_accuracy"])
+    n_folds = len(folds["baseline"]["balanced_accuracy"])
     ax.set_title(f"Linear probes, {len(bench.y)} epochs, {n_folds} folds")
     ax.legend(loc="lower right")
     fig.savefig(path, dpi=120)

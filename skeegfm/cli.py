@@ -151,9 +151,10 @@ def _build_parser():
         "benchmark",
         help="cross-validated linear probes of the encoders (default: bundled EEGMAT data)",
         description="Embed every epoch once with each frozen encoder, cross-validate a "
-        "StandardScaler + LogisticRegression probe with GroupKFold over subjects, and score "
-        "a log-band-power baseline in the same folds. Prints a table and writes "
-        "results.csv, results.json and results.png.",
+        "StandardScaler + LogisticRegression probe (GroupKFold over subjects by default), and "
+        "score a log-band-power baseline in the same folds. Everything that can fail is "
+        "checked before any encoder runs; an encoder that cannot take the data gets a row "
+        "saying why. Prints a table and writes results.csv, results.json and results.png.",
     )
     bench.add_argument(
         "--models",
@@ -186,7 +187,42 @@ def _build_parser():
         help="metadata column of the subjects (default: 'subject' when present)",
     )
     bench.add_argument(
-        "--n-splits", type=_positive_int, help="GroupKFold folds (default: min(5, n_subjects))"
+        "--cv",
+        choices=("auto", "group", "stratified"),
+        default="auto",
+        help="folds: 'group' = GroupKFold over the groups (cross-subject); 'stratified' = "
+        "StratifiedKFold over epochs (within-subject, optimistic scores); 'auto' (default): "
+        "group with >= 2 groups, else stratified with a notice",
+    )
+    bench.add_argument(
+        "--n-splits",
+        type=_positive_int,
+        help="folds (default: min(5, n_groups) for group folds, min(5, epochs of the smallest "
+        "class) for stratified ones)",
+    )
+    bench.add_argument(
+        "--bands",
+        metavar="NAME=LOW-HIGH,...",
+        help="baseline bands in Hz, e.g. theta=4-8,alpha=8-13 (default: theta 4-8, alpha 8-13, "
+        "beta 13-30, clipped to the Nyquist frequency with a notice)",
+    )
+    bench.add_argument(
+        "--on-missing",
+        choices=("raise", "interpolate", "zero"),
+        default="raise",
+        help="EEG-DINO/CodeBrain: what to do with missing channels of their 19-channel "
+        "montage (default: %(default)s: that encoder's row says which are missing)",
+    )
+    bench.add_argument(
+        "--on-unknown",
+        choices=("raise", "drop"),
+        help="EEG channels outside a model's vocabulary (default: the estimators' default)",
+    )
+    bench.add_argument(
+        "--ch-alias",
+        action="append",
+        metavar="OLD=NEW",
+        help="take channel OLD of the data as electrode NEW (e.g. 'EEG-0=Fz'); repeatable",
     )
     bench.add_argument(
         "--output-dir", default="skeegfm-benchmark", help="results folder (default: %(default)s)"
@@ -335,6 +371,41 @@ def _add_runtime_args(parser):
 # --------------------------------------------------------------------------- benchmark
 
 
+def _parse_bands(text):
+    """``"theta=4-8,alpha=8-13"`` -> ``{"theta": (4.0, 8.0), "alpha": (8.0, 13.0)}``."""
+    if text is None:
+        return None
+    bands = {}
+    for item in (part.strip() for part in text.split(",")):
+        if not item:
+            continue
+        name, sep, edges = item.partition("=")
+        low, dash, high = edges.partition("-")
+        try:
+            if not (sep and dash and name.strip()):
+                raise ValueError
+            bands[name.strip()] = (float(low), float(high))
+        except ValueError:
+            raise CommandError(
+                f"--bands expects NAME=LOW-HIGH[,...] in Hz (e.g. theta=4-8,alpha=8-13), "
+                f"got {item!r}."
+            ) from None
+    if not bands:
+        raise CommandError("--bands is empty; give NAME=LOW-HIGH[,...] (e.g. alpha=8-13).")
+    return bands
+
+
+def _parse_ch_aliases(items):
+    """``["EEG-0=Fz", ...]`` -> ``{"EEG-0": "Fz"}``."""
+    aliases = {}
+    for item in items or ():
+        old, sep, new = item.partition("=")
+        if not sep or not old.strip() or not new.strip():
+            raise CommandError(f"--ch-alias expects OLD=NEW (e.g. 'EEG-0=Fz'), got {item!r}.")
+        aliases[old.strip()] = new.strip()
+    return aliases
+
+
 def _cmd_benchmark(args):
     from ._benchmark import format_table, run_benchmark
 
@@ -349,6 +420,11 @@ def _cmd_benchmark(args):
         label_column=args.label_column,
         group_column=args.group_column,
         n_splits=args.n_splits,
+        cv=args.cv,
+        bands=_parse_bands(args.bands),
+        on_missing=args.on_missing,
+        on_unknown=args.on_unknown,
+        ch_aliases=_parse_ch_aliases(args.ch_alias),
         output_dir=args.output_dir,
         device=args.device,
         batch_size=args.batch_size,
@@ -362,6 +438,11 @@ def _cmd_benchmark(args):
             "\nRows with weights 'random' use randomly initialised encoders: they measure the "
             "architecture, not the pretrained model."
         )
+    failed = results[results["status"] != "ok"]
+    if len(failed):
+        print("\nFailed rows (the other rows are complete):")
+        for row in failed.itertuples(index=False):
+            print(f"- {row.encoder}: {row.error}")
     out = Path(args.output_dir)
     print(f"\nWrote {out / 'results.csv'}, {out / 'results.json'} and {out / 'results.png'}.")
     return 0
