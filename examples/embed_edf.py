@@ -9,7 +9,17 @@ same from the command line::
     skeegfm embed Subject00_2.edf --model eegpt -o Subject00_2.npz
 
 Run: ``python examples/embed_edf.py [RECORDING.edf]`` (default: the copy in
-``tests/data``). ``SKEEGFM_EXAMPLE_SMALL=1`` uses the first 20 seconds only.
+``tests/data``; RUNTIME on 2 CPU cores). It loads the released EEGPT weights
+from the Hugging Face Hub cache, downloading them on first use; offline and
+without them, it says so and runs with random weights (a baseline, not
+pretrained features).
+
+Environment variables:
+
+- ``SKEEGFM_EXAMPLE_EEGPT``: the checkpoint (a Hub id, a local path, or
+  ``random`` for random weights); default ``braindecode/eegpt-pretrained``.
+- ``SKEEGFM_EXAMPLE_SMALL=1``: the first 20 seconds only (what the test suite
+  runs).
 """
 
 import os
@@ -20,9 +30,9 @@ import mne
 import numpy as np
 
 from skeegfm import EEGPTEmbedder
+from skeegfm.models import WeightsNotAvailableError
 
 SMALL = os.environ.get("SKEEGFM_EXAMPLE_SMALL") == "1"
-CHECKPOINT = os.environ.get("SKEEGFM_EXAMPLE_EEGPT", "braindecode/eegpt-pretrained")
 default = Path(__file__).resolve().parents[1] / "tests" / "data" / "Subject00_2.edf"
 path = Path(sys.argv[1]) if len(sys.argv) > 1 else default
 
@@ -37,6 +47,24 @@ print(f"{path.name}: {len(raw.ch_names)} EEG channels at {raw.info['sfreq']:g} H
       f"{raw.times[-1]:.0f} s; e.g. {raw.ch_names[6:8]}")
 
 windows = mne.make_fixed_length_epochs(raw, duration=4.0, preload=True, verbose="error")
+
+
+def checkpoint_or_random(variable, embedder_class):
+    """``$variable`` (Hub id, path, or "random") or the released weights; None
+    (random weights, said here) when those are neither cached nor downloadable."""
+    checkpoint = os.environ.get(variable, embedder_class().checkpoint)
+    if checkpoint == "random":
+        return None
+    try:
+        embedder_class(checkpoint=checkpoint).fit(windows[:1])  # loads once per process
+    except WeightsNotAvailableError as err:
+        print(f"NOTE: {err}\nNOTE: {embedder_class.__name__} runs with RANDOM weights instead "
+              "(a baseline, not pretrained features).")
+        return None
+    return checkpoint
+
+
+CHECKPOINT = checkpoint_or_random("SKEEGFM_EXAMPLE_EEGPT", EEGPTEmbedder)
 embedder = EEGPTEmbedder(checkpoint=CHECKPOINT)  # matches T3 -> T7 etc. by name
 embeddings = embedder.fit_transform(windows)
 onsets_s = (windows.events[:, 0] - raw.first_samp) / raw.info["sfreq"]

@@ -8,9 +8,18 @@ validation split for early stopping and keeping the best epoch's weights.
 
 The bundled EEGMAT epochs are split by subject: 6 subjects train, 2 test.
 
-Run: ``python examples/fine_tune_eegpt.py`` (a few minutes on 2 CPU cores;
-much faster on a GPU: ``device="cuda"``). ``SKEEGFM_EXAMPLE_SMALL=1`` trains
-for two epochs on a few windows.
+Run: ``python examples/fine_tune_eegpt.py`` (RUNTIME on 2 CPU cores, with a
+progress bar per training epoch; much faster on a GPU: ``device="cuda"``). It
+loads the released EEGPT weights from the Hugging Face Hub cache, downloading
+them on first use; offline and without them, it says so and fine-tunes a
+randomly initialised EEGPT instead (a baseline, not pretrained features).
+
+Environment variables:
+
+- ``SKEEGFM_EXAMPLE_EEGPT``: the checkpoint (a Hub id, a local path, or
+  ``random`` for random weights); default ``braindecode/eegpt-pretrained``.
+- ``SKEEGFM_EXAMPLE_SMALL=1``: two training epochs on a few windows (what the
+  test suite runs).
 """
 
 import os
@@ -19,13 +28,31 @@ import pandas as pd
 from sklearn.metrics import balanced_accuracy_score
 from sklearn.model_selection import GroupShuffleSplit
 
-from skeegfm import EEGPTClassifier
+from skeegfm import EEGPTClassifier, EEGPTEmbedder
 from skeegfm.datasets import load_eegmat
+from skeegfm.models import WeightsNotAvailableError
 
 SMALL = os.environ.get("SKEEGFM_EXAMPLE_SMALL") == "1"
-CHECKPOINT = os.environ.get("SKEEGFM_EXAMPLE_EEGPT", "braindecode/eegpt-pretrained")
 
 epochs, y, groups = load_eegmat(return_X_y=True, verbose="error")
+
+
+def checkpoint_or_random(variable, embedder_class):
+    """``$variable`` (Hub id, path, or "random") or the released weights; None
+    (random weights, said here) when those are neither cached nor downloadable."""
+    checkpoint = os.environ.get(variable, embedder_class().checkpoint)
+    if checkpoint == "random":
+        return None
+    try:
+        embedder_class(checkpoint=checkpoint).fit(epochs[:1])  # loads once per process
+    except WeightsNotAvailableError as err:
+        print(f"NOTE: {err}\nNOTE: {embedder_class.__name__} runs with RANDOM weights instead "
+              "(a baseline, not pretrained features).")
+        return None
+    return checkpoint
+
+
+CHECKPOINT = checkpoint_or_random("SKEEGFM_EXAMPLE_EEGPT", EEGPTEmbedder)
 if SMALL:
     keep = [i for i, g in enumerate(groups) if g in sorted(set(groups))[:4]][::3]
     epochs, y, groups = epochs[keep], y[keep], groups[keep]
@@ -34,7 +61,8 @@ train, test = next(split.split(y, y, groups))
 print(f"train: {len(train)} epochs of subjects {sorted(set(groups[train]))}")
 print(f"test:  {len(test)} epochs of subjects {sorted(set(groups[test]))}")
 
-common = dict(checkpoint=CHECKPOINT, batch_size=16, validation_fraction=0.2, random_state=0)
+common = dict(checkpoint=CHECKPOINT, batch_size=16, validation_fraction=0.2, random_state=0,
+              verbose=True)  # a progress bar per training epoch, with the loss
 # The linear probe embeds once per fit, so its epochs are cheap; "partial"
 # runs the encoder on every batch of every epoch.
 max_epochs = {"linear_probe": 2 if SMALL else 50, "partial": 2 if SMALL else 5}

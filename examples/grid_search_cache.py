@@ -4,8 +4,17 @@ A grid search fits the pipeline once per fold and candidate. The encoder is
 frozen, so with ``memory=`` each epoch is embedded once and every later fit
 reads its embedding from disk: only the logistic regression is refitted.
 
-Run: ``python examples/grid_search_cache.py``. ``SKEEGFM_EXAMPLE_SMALL=1``
-runs it on a few epochs.
+Run: ``python examples/grid_search_cache.py`` (RUNTIME on 2 CPU cores). It
+loads the released EEG-DINO-Small weights from the Hugging Face Hub cache,
+downloading them on first use; offline and without them, it says so and runs
+with random weights (a baseline, not pretrained features).
+
+Environment variables:
+
+- ``SKEEGFM_EXAMPLE_EEGDINO``: the checkpoint (a Hub id, a local path, or
+  ``random`` for random weights); default
+  ``braindecode/eegdino-small-pretrained``.
+- ``SKEEGFM_EXAMPLE_SMALL=1``: a few epochs only (what the test suite runs).
 """
 
 import os
@@ -20,14 +29,32 @@ from sklearn.preprocessing import StandardScaler
 
 from skeegfm import EEGDINOEmbedder
 from skeegfm.datasets import load_eegmat
+from skeegfm.models import WeightsNotAvailableError
 
 SMALL = os.environ.get("SKEEGFM_EXAMPLE_SMALL") == "1"
-CHECKPOINT = os.environ.get("SKEEGFM_EXAMPLE_EEGDINO", "braindecode/eegdino-small-pretrained")
 
 epochs, y, groups = load_eegmat(return_X_y=True, verbose="error")
 if SMALL:
     keep = [i for i, g in enumerate(groups) if g in sorted(set(groups))[:4]][::4]
     epochs, y, groups = epochs[keep], y[keep], groups[keep]
+
+
+def checkpoint_or_random(variable, embedder_class):
+    """``$variable`` (Hub id, path, or "random") or the released weights; None
+    (random weights, said here) when those are neither cached nor downloadable."""
+    checkpoint = os.environ.get(variable, embedder_class().checkpoint)
+    if checkpoint == "random":
+        return None
+    try:
+        embedder_class(checkpoint=checkpoint).fit(epochs[:1])  # loads once per process
+    except WeightsNotAvailableError as err:
+        print(f"NOTE: {err}\nNOTE: {embedder_class.__name__} runs with RANDOM weights instead "
+              "(a baseline, not pretrained features).")
+        return None
+    return checkpoint
+
+
+CHECKPOINT = checkpoint_or_random("SKEEGFM_EXAMPLE_EEGDINO", EEGDINOEmbedder)
 
 with tempfile.TemporaryDirectory() as cache_dir:
     pipe = make_pipeline(

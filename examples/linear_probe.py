@@ -5,9 +5,16 @@ The frozen EEGPT encoder turns each 4-second epoch of the bundled EEGMAT data
 logistic regression on top is scored with GroupKFold over subjects, so that
 no subject is in both the training and the test folds.
 
-Run: ``python examples/linear_probe.py`` (downloads the EEGPT weights on first
-use; about a minute on 2 CPU cores). ``SKEEGFM_EXAMPLE_SMALL=1`` runs it on a
-few epochs, which is what the test suite does.
+Run: ``python examples/linear_probe.py`` (RUNTIME on 2 CPU cores). It loads
+the released EEGPT weights from the Hugging Face Hub cache, downloading them on
+first use; offline and without them, it says so and runs with random weights
+(a baseline, not pretrained features).
+
+Environment variables:
+
+- ``SKEEGFM_EXAMPLE_EEGPT``: the checkpoint (a Hub id, a local path, or
+  ``random`` for random weights); default ``braindecode/eegpt-pretrained``.
+- ``SKEEGFM_EXAMPLE_SMALL=1``: a few epochs only (what the test suite runs).
 """
 
 import os
@@ -19,12 +26,29 @@ from sklearn.preprocessing import StandardScaler
 
 from skeegfm import EEGPTEmbedder
 from skeegfm.datasets import load_eegmat
+from skeegfm.models import WeightsNotAvailableError
 
 SMALL = os.environ.get("SKEEGFM_EXAMPLE_SMALL") == "1"
-# The released weights; the test suite points this at a tiny local checkpoint.
-CHECKPOINT = os.environ.get("SKEEGFM_EXAMPLE_EEGPT", "braindecode/eegpt-pretrained")
 
 epochs, y, groups = load_eegmat(return_X_y=True, verbose="error")
+
+
+def checkpoint_or_random(variable, embedder_class):
+    """``$variable`` (Hub id, path, or "random") or the released weights; None
+    (random weights, said here) when those are neither cached nor downloadable."""
+    checkpoint = os.environ.get(variable, embedder_class().checkpoint)
+    if checkpoint == "random":
+        return None
+    try:
+        embedder_class(checkpoint=checkpoint).fit(epochs[:1])  # loads once per process
+    except WeightsNotAvailableError as err:
+        print(f"NOTE: {err}\nNOTE: {embedder_class.__name__} runs with RANDOM weights instead "
+              "(a baseline, not pretrained features).")
+        return None
+    return checkpoint
+
+
+CHECKPOINT = checkpoint_or_random("SKEEGFM_EXAMPLE_EEGPT", EEGPTEmbedder)
 if SMALL:  # 4 subjects, 6 epochs each
     keep = [i for i, g in enumerate(groups) if g in sorted(set(groups))[:4]][::4]
     epochs, y, groups = epochs[keep], y[keep], groups[keep]

@@ -37,3 +37,35 @@ def test_example_runs(path, tiny_env, monkeypatch, capsys):
     assert out.strip(), f"{path.name} printed nothing"
     if "balanced accuracy" in out:
         assert "nan" not in out
+
+
+@pytest.mark.parametrize("value", [None, "random"])
+def test_example_runs_offline_without_weights(value, tmp_path, monkeypatch, capsys):
+    """No weights, no network: the example says so and runs with random weights;
+    SKEEGFM_EXAMPLE_EEGPT=random asks for random weights directly (not a Hub id)."""
+    from huggingface_hub import constants
+
+    from skeegfm._cache import clear_encoder_cache
+
+    clear_encoder_cache()
+    cache = tmp_path / "hub"
+    cache.mkdir()
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(cache))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("SKEEGFM_EXAMPLE_SMALL", "1")
+    if value is None:
+        monkeypatch.delenv("SKEEGFM_EXAMPLE_EEGPT", raising=False)
+    else:
+        monkeypatch.setenv("SKEEGFM_EXAMPLE_EEGPT", value)
+    path = Path(__file__).parents[1] / "examples" / "embed_edf.py"
+    monkeypatch.setattr(sys, "argv", [str(path)])
+    try:
+        runpy.run_path(str(path), run_name="__main__")
+    finally:
+        clear_encoder_cache()
+    out = capsys.readouterr().out
+    assert "random_init" in out  # the weights line of the example
+    if value is None:
+        assert "RANDOM weights" in out and "checkpoint=None" in out and "download" in out
+    else:
+        assert "NOTE" not in out

@@ -697,7 +697,9 @@ def _not_available(repo_id, revision, cache_dir, why) -> WeightsNotAvailableErro
         f"network access: `huggingface-cli download {repo_id}{rev}` (or `hf download "
         f"{repo_id}{rev}`; add --cache-dir {cache} if you use this cache_dir), or pass a "
         "local path: a directory with config.json and model.safetensors, or the authors' "
-        "checkpoint file."
+        "checkpoint file. Without the weights, checkpoint=None in the estimators (--weights "
+        "random in the CLI) runs the released architecture with random weights: a baseline, "
+        "not pretrained features."
     )
 
 
