@@ -3,10 +3,13 @@
 ``skeegfm benchmark`` runs :func:`run_benchmark`: every chosen encoder embeds
 all epochs once (the encoder is frozen, so embedding inside each fold would
 give the same numbers, only slower), then a ``StandardScaler`` +
-``LogisticRegression`` probe is cross-validated on the embeddings with
-``GroupKFold`` over subjects. A classical log-band-power baseline is scored in
-the same folds. Results go to ``results.csv``, ``results.json`` and
-``results.png``.
+``LogisticRegression`` probe is cross-validated on the embeddings
+(``GroupKFold`` over subjects by default, stratified folds over epochs for
+one subject). A classical log-band-power baseline is scored in the same
+folds. Everything that can fail is checked before any encoder runs; an
+encoder that cannot take the data gets a failed row with the reason, the
+others are scored. Results go to ``results.csv``, ``results.json`` (with what
+was done to the data for each encoder) and ``results.png``.
 
 Weights come from the Hugging Face Hub by default. When a checkpoint is
 neither in the local Hub cache nor downloadable, the row runs with a randomly
@@ -599,13 +602,27 @@ def _embedder_params(on_missing="raise", on_unknown=None, ch_aliases=None):
     return params
 
 
-def _check_encoder_input(spec, epochs, *, device, params):
+def _input_checker(spec, *, device, params):
+    """A random-weight embedder of ``spec``'s class with ``params``, validated.
+
+    Raises what the embedder raises for invalid parameters (an error of the
+    options, not of one encoder: the whole command stops).
+    """
+    from . import embedders
+
+    cls = getattr(embedders, _EMBEDDER_CLASSES[get_record(spec.model).model])
+    embedder = cls(checkpoint=None, device=device, **params)
+    embedder._check_params()
+    return embedder
+
+
+def _check_encoder_input(embedder, spec, epochs):
     """Prepare one epoch through the input adapter of ``spec``'s embedder.
 
-    Loads no weights: a random-weight embedder of the same class validates
-    the parameters and prepares the first epoch under the record's input
-    contract, which raises what a fit would raise about the data (channels
-    unknown or missing, windows too short...).
+    Loads no weights: ``embedder`` (from :func:`_input_checker`) prepares the
+    first epoch under the record's input contract, which raises what a fit
+    would raise about the data (channels unknown or missing, windows too
+    short...).
 
     Returns
     -------
@@ -615,16 +632,10 @@ def _check_encoder_input(spec, epochs, *, device, params):
     notices : list of str
         The warnings said while preparing it (channels dropped, filled...).
     """
-    from . import embedders
-
-    record = get_record(spec.model)
-    cls = getattr(embedders, _EMBEDDER_CLASSES[record.model])
-    embedder = cls(checkpoint=None, device=device, **params)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        embedder._check_params()
         eeg = embedder._read(epochs[:1])
-        prepared = embedder._prepare(eeg, record)
+        prepared = embedder._prepare(eeg, get_record(spec.model))
     notices = list(dict.fromkeys(str(w.message) for w in caught))
     return prepared, notices
 
@@ -790,12 +801,13 @@ def run_benchmark(
     baseline = LogBandPower(bands=bands).fit(bench.epochs)
     features = baseline.transform(bench.epochs)
     baseline_seconds = time.perf_counter() - start
+    checkers = {
+        name: _input_checker(spec, device=device, params=params) for name, spec in specs.items()
+    }
     checked = {}
     for name, spec in specs.items():
         try:
-            prepared, notices = _check_encoder_input(
-                spec, bench.epochs, device=device, params=params
-            )
+            prepared, notices = _check_encoder_input(checkers[name], spec, bench.epochs)
         except Exception as exc:  # noqa: BLE001 - the reason goes into the row
             checked[name] = _failure(exc)
             say(f"skeegfm: {name} cannot take the data, its row says why: {checked[name]}")

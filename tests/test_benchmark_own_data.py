@@ -210,3 +210,12 @@ def test_an_encoder_failing_at_run_time_leaves_the_other_rows(tiny, tmp_path, ca
     assert (by_model.drop(index="eegpt")["status"] == "ok").all()
     assert "RuntimeError: CUDA out of memory" in stdout
     assert (out / "results.png").exists()
+
+
+def test_invalid_embedder_option_stops_everything_first(tmp_path, no_encoder):
+    path = _epochs_file(tmp_path / "x-epo.fif", TEN_TWENTY, 160.0)
+    with pytest.raises(ValueError, match="on_missing must be one of"):
+        _benchmark.run_benchmark(
+            ["eegpt"], data=path, on_missing="guess", output_dir=tmp_path / "o", progress=False
+        )
+    assert not (tmp_path / "o").exists()
