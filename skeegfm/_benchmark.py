@@ -777,9 +777,12 @@ def run_benchmark(
 
     from ._baseline import LogBandPower
 
+    notices = []
+
     def say(line):
-        if progress:
-            tqdm.write(line, file=sys.stderr)
+        # Notices are printed even without progress bars, and kept for results.json.
+        notices.append(line.removeprefix("skeegfm: "))
+        tqdm.write(line, file=sys.stderr)
 
     out_dir = Path(output_dir)
     bench = load_benchmark_data(data, label_column, group_column)
@@ -807,13 +810,13 @@ def run_benchmark(
     checked = {}
     for name, spec in specs.items():
         try:
-            prepared, notices = _check_encoder_input(checkers[name], spec, bench.epochs)
+            prepared, said = _check_encoder_input(checkers[name], spec, bench.epochs)
         except Exception as exc:  # noqa: BLE001 - the reason goes into the row
             checked[name] = _failure(exc)
             say(f"skeegfm: {name} cannot take the data, its row says why: {checked[name]}")
             continue
-        checked[name] = (prepared, notices)
-        for notice in notices:
+        checked[name] = (prepared, said)
+        for notice in said:
             say(f"skeegfm: {name}: {notice}")
 
     rows, folds, adaptations = [], {}, {}
@@ -827,10 +830,10 @@ def run_benchmark(
             rows.append(_failed_row(display, name, spec, checked[name]))
             bar.update(1)
             continue
-        prepared, notices = checked[name]
+        prepared, said = checked[name]
         try:
             with warnings.catch_warnings():
-                for notice in notices:  # already said once, above
+                for notice in said:  # already said once, above
                     warnings.filterwarnings("ignore", message=re.escape(notice))
                 embedder, spec = _fit_embedder(
                     spec,
@@ -856,7 +859,7 @@ def run_benchmark(
             continue
         folds[name] = scores
         adaptations[name] = dict(
-            _adaptations(embedder, prepared, sfreq), notices=notices, weights=spec.label
+            _adaptations(embedder, prepared, sfreq), notices=said, weights=spec.label
         )
         rows.append(
             _row(
@@ -896,7 +899,7 @@ def run_benchmark(
     bar.close()
 
     results = pd.DataFrame(rows)
-    _write_results(results, folds, adaptations, bench, cv_text, out_dir)
+    _write_results(results, folds, adaptations, notices, bench, cv_text, out_dir)
     return results
 
 
@@ -987,7 +990,7 @@ def format_table(results):
     return "\n".join(lines)
 
 
-def _write_results(results, folds, adaptations, bench, cv_text, out_dir):
+def _write_results(results, folds, adaptations, notices, bench, cv_text, out_dir):
     import mne
     import sklearn
     import torch
@@ -1008,6 +1011,7 @@ def _write_results(results, folds, adaptations, bench, cv_text, out_dir):
         "probe": "StandardScaler + LogisticRegression(max_iter=2000), embeddings computed once",
         "fold_scores": folds,
         "adaptations": adaptations,
+        "notices": notices,
         "failed": {
             row.model: row.error for row in results.itertuples(index=False) if row.status != "ok"
         },
