@@ -253,6 +253,7 @@ class BenchmarkData:
     label_source: str
     group_source: str | None
     classes: list = field(default_factory=list)
+    retyped: dict = field(default_factory=dict)
 
 
 def load_benchmark_data(data=None, label_column=None, group_column=None):
@@ -304,6 +305,19 @@ def load_benchmark_data(data=None, label_column=None, group_column=None):
                 "Save your epochs with epochs.save('name-epo.fif')."
             ) from exc
         description = str(path)
+    from ._channels import channel_type_from_name
+
+    # Channels typed EEG whose names say EOG/EMG/ECG (EDF conversions): the
+    # baseline leaves them out as the encoders do. The caller's Epochs are copied.
+    retyped = {}
+    for name, kind in zip(epochs.ch_names, epochs.get_channel_types()):
+        guessed = channel_type_from_name(name) if kind == "eeg" else None
+        if guessed is not None:
+            retyped[name] = guessed
+    if retyped:
+        if epochs is data:
+            epochs = epochs.copy()
+        epochs.set_channel_types(retyped, on_unit_change="ignore", verbose="error")
     metadata = epochs.metadata
     if label_column is not None:
         if metadata is None or label_column not in metadata.columns:
@@ -342,6 +356,7 @@ def load_benchmark_data(data=None, label_column=None, group_column=None):
         label_source=label_source,
         group_source=group_column,
         classes=classes,
+        retyped=retyped,
     )
 
 
@@ -632,10 +647,18 @@ def _check_encoder_input(embedder, spec, epochs):
     notices : list of str
         The warnings said while preparing it (channels dropped, filled...).
     """
+    from ._inputs import prepare_for_model
+
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        eeg = embedder._read(epochs[:1])
-        prepared = embedder._prepare(eeg, get_record(spec.model))
+        # What the embedder's fit prepares, with its warnings.
+        prepared = prepare_for_model(
+            embedder._read(epochs[:1]),
+            get_record(spec.model),
+            on_missing=embedder.on_missing,
+            on_unknown=embedder.on_unknown,
+            ch_aliases=embedder.ch_aliases,
+        )
     notices = list(dict.fromkeys(str(w.message) for w in caught))
     return prepared, notices
 
@@ -651,27 +674,14 @@ def _jsonable(value):
     return value
 
 
-def _adaptations(embedder, prepared, sfreq_in):
-    """What was done to the data for one encoder: the embedder's fitted
-    attributes when it has them, else what preparing one epoch showed."""
-    facts = {
-        "channels_used": list(prepared.ch_names),
-        "channels_dropped": dict(prepared.drop_reasons),
-        "channels_filled": dict(prepared.filled),
-        "resampled_from": None
-        if np.isclose(float(sfreq_in), prepared.sfreq)
-        else float(sfreq_in),
-        "sfreq": float(prepared.sfreq),
-        "n_times": int(prepared.data.shape[-1]),
-    }
-    if embedder is not None:
-        for key in ("channels_used", "channels_dropped", "channels_filled", "resampled_from"):
-            if hasattr(embedder, key + "_"):
-                facts[key] = _jsonable(getattr(embedder, key + "_"))
-        record = getattr(embedder, "record_", None)
-        if record is not None:
-            facts["record"] = record.name
-    return facts
+def _adaptations(embedder, prepared):
+    """What was done to the data for one encoder: the fitted embedder's
+    ``input_report_`` (the facts ``skeegfm embed`` writes to its ``.npz``),
+    else the report of preparing one epoch."""
+    report = getattr(embedder, "input_report_", None)
+    if report is None:
+        report = prepared.report.to_dict()
+    return _jsonable(dict(report))
 
 
 def run_benchmark(
@@ -738,9 +748,10 @@ def run_benchmark(
     on_missing : {"raise", "interpolate", "zero"}
         Embedder parameter: model channels absent from the data (EEG-DINO,
         CodeBrain).
-    on_unknown : {"raise", "drop"} | None
-        Embedder parameter: EEG channels outside a model's vocabulary;
-        ``None`` keeps the embedders' default.
+    on_unknown : {"auto", "raise", "drop"} | None
+        Embedder parameter: EEG channels a model has no channel for
+        (``"auto"``: valid electrodes left out, other names stop); ``None``
+        keeps the embedders' default.
     ch_aliases : dict | None
         Embedder parameter: ``{name in the data: electrode name}``.
     output_dir : str | path-like
@@ -792,6 +803,11 @@ def run_benchmark(
     bands = _resolve_bands(bands, sfreq, say=say)
     params = _embedder_params(on_missing, on_unknown, ch_aliases)
     n_epochs = len(bench.y)
+    if bench.retyped:
+        say(
+            "skeegfm: channels typed by their names, not EEG: "
+            + ", ".join(f"{name!r} ({kind})" for name, kind in bench.retyped.items())
+        )
     say(
         f"skeegfm: {n_epochs} epochs, classes {bench.classes} ({bench.label_source}), "
         f"{cv_text}"
@@ -859,7 +875,7 @@ def run_benchmark(
             continue
         folds[name] = scores
         adaptations[name] = dict(
-            _adaptations(embedder, prepared, sfreq), notices=said, weights=spec.label
+            _adaptations(embedder, prepared), notices=said, weights=spec.label
         )
         rows.append(
             _row(

@@ -206,24 +206,7 @@ def _build_parser():
         help="baseline bands in Hz, e.g. theta=4-8,alpha=8-13 (default: theta 4-8, alpha 8-13, "
         "beta 13-30, clipped to the Nyquist frequency with a notice)",
     )
-    bench.add_argument(
-        "--on-missing",
-        choices=("raise", "interpolate", "zero"),
-        default="raise",
-        help="EEG-DINO/CodeBrain: what to do with missing channels of their 19-channel "
-        "montage (default: %(default)s: that encoder's row says which are missing)",
-    )
-    bench.add_argument(
-        "--on-unknown",
-        choices=("raise", "drop"),
-        help="EEG channels outside a model's vocabulary (default: the estimators' default)",
-    )
-    bench.add_argument(
-        "--ch-alias",
-        action="append",
-        metavar="OLD=NEW",
-        help="take channel OLD of the data as electrode NEW (e.g. 'EEG-0=Fz'); repeatable",
-    )
+    _add_channel_args(bench)
     bench.add_argument(
         "--output-dir", default="skeegfm-benchmark", help="results folder (default: %(default)s)"
     )
@@ -395,17 +378,6 @@ def _parse_bands(text):
     return bands
 
 
-def _parse_ch_aliases(items):
-    """``["EEG-0=Fz", ...]`` -> ``{"EEG-0": "Fz"}``."""
-    aliases = {}
-    for item in items or ():
-        old, sep, new = item.partition("=")
-        if not sep or not old.strip() or not new.strip():
-            raise CommandError(f"--ch-alias expects OLD=NEW (e.g. 'EEG-0=Fz'), got {item!r}.")
-        aliases[old.strip()] = new.strip()
-    return aliases
-
-
 def _cmd_benchmark(args):
     from ._benchmark import format_table, run_benchmark
 
@@ -422,9 +394,7 @@ def _cmd_benchmark(args):
         n_splits=args.n_splits,
         cv=args.cv,
         bands=_parse_bands(args.bands),
-        on_missing=args.on_missing,
-        on_unknown=args.on_unknown,
-        ch_aliases=_parse_ch_aliases(args.ch_alias),
+        **_channel_params(args),
         output_dir=args.output_dir,
         device=args.device,
         batch_size=args.batch_size,

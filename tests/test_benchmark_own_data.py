@@ -74,13 +74,6 @@ def _results(out):
     return pd.read_csv(out / "results.csv"), json.loads((out / "results.json").read_text())
 
 
-def _drops_valid_electrodes():
-    from skeegfm import EEGDINOEmbedder
-
-    return EEGDINOEmbedder().on_unknown == "drop"
-
-
-@pytest.mark.xfail(not _drops_valid_electrodes(), reason="needs on_unknown='drop' by default")
 def test_eegmmi_64_channel_cap_dotted_names(tiny, tmp_path, capsys):
     """160 Hz, names such as 'Fc5.', 'Afz.', 'T9..': every encoder takes the cap."""
     path = _epochs_file(tmp_path / "eegmmi-epo.fif", EEGMMI, 160.0)
@@ -103,29 +96,32 @@ def test_eegmmi_64_channel_cap_dotted_names(tiny, tmp_path, capsys):
 
 
 def test_three_referential_channels_at_50_hz(tiny, tmp_path, capsys):
-    """'C3-A1', 'O1-A1', 'FP1-A1' + EOG/EMG/ECG at 50 Hz: beta clipped, positional
-    encoders fail in their own rows (16 of 19 channels missing), the rest is scored."""
+    """'C3-A1', 'O1-A1', 'FP1-A1' + EOG/EMG/ECG at 50 Hz, all typed EEG as an EDF
+    conversion leaves them: beta clipped, positional encoders fail in their own
+    rows (16 of 19 channels missing), the rest is scored."""
     names = ["C3-A1", "O1-A1", "FP1-A1", "EOG horizontal", "EMG submental", "ECG"]
-    types = ["eeg"] * 3 + ["eog", "emg", "ecg"]
-    path = _epochs_file(tmp_path / "sleep-epo.fif", names, 50.0, ch_types=types, seconds=4.0)
+    path = _epochs_file(tmp_path / "sleep-epo.fif", names, 50.0, seconds=4.0)
     out = tmp_path / "out"
     argv = ["benchmark", "--data", str(path), "--output-dir", str(out), *_checkpoints(tiny)]
     status, stdout, err = _run(argv, capsys)
     assert status == 0, err
     assert "beta clipped to 13-25 Hz" in err  # a notice, not a crash
+    assert "'EOG horizontal' (eog)" in err  # typed by its name
     results, payload = _results(out)
     assert list(results["model"]) == MODELS
     by_model = results.set_index("model")
     for model in ("eegdino-small", "codebrain"):
         assert by_model.loc[model, "status"] == "failed"
-        assert "on_missing" in by_model.loc[model, "error"]  # names the way out
+        assert "--on-missing" in by_model.loc[model, "error"]  # names the way out
         assert model in payload["failed"]
     assert by_model.loc["eegpt", "status"] == "ok"
     assert by_model.loc["baseline", "status"] == "ok"
     assert by_model.loc["baseline", "n_features"] == 3 * 3  # EEG channels only, 3 bands
     assert "failed (see below)" in stdout and "Failed rows" in stdout
     eegpt = payload["adaptations"]["eegpt"]
-    assert len(eegpt["channels_used"]) == 3 and eegpt["resampled_from"] == 50.0
+    assert eegpt["channels_used"] == ["FP1-A1", "C3-A1", "O1-A1"]  # in the model's order
+    assert eegpt["resampled_from"] == 50.0 and eegpt["reference"] == "A1"
+    assert set(eegpt["channels_dropped"]) == {"EOG horizontal", "EMG submental", "ECG"}
     assert payload["adaptations"]["baseline"]["bands_hz"]["beta"] == [13.0, 25.0]
 
     # --on-missing zero: every encoder runs, and the filled channels are reported.

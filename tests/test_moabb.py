@@ -153,9 +153,7 @@ def test_cross_subject_evaluation_codebrain_random_weights(fake, tmp_path):
         paradigm=paradigm, datasets=[dataset], overwrite=True, hdf5_path=str(tmp_path),
         return_epochs=True,
     )  # fmt: skip
-    pipelines = make_pipelines(
-        ["codebrain"], checkpoints={"codebrain": None}, on_missing="zero", random_state=0
-    )
+    pipelines = make_pipelines(["codebrain"], checkpoints={"codebrain": None}, on_missing="zero")
     with warnings.catch_warnings(record=True) as records:
         warnings.simplefilter("always")
         results = evaluation.process(pipelines)
