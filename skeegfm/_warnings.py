@@ -15,6 +15,7 @@ the warning filters as usual, identical ones after it are not said again.
 from __future__ import annotations
 
 import functools
+import sys
 import threading
 import warnings
 
@@ -40,7 +41,7 @@ def _params_key(estimator) -> str:
     return type(estimator).__qualname__ + repr(sorted(params.items(), key=lambda kv: kv[0]))
 
 
-def _say_once(estimator, records) -> None:
+def _say_once(estimator, records, caller=None) -> None:
     if not records:
         return
     key = _params_key(estimator)
@@ -52,10 +53,13 @@ def _say_once(estimator, records) -> None:
             if len(_SEEN) >= _MAX_ENTRIES:
                 _SEEN.clear()
             _SEEN.add(entry)
+        filename, lineno = record.filename, record.lineno
+        if caller is not None and filename == __file__:
+            # A stacklevel that counted the wrapper's frame meant its caller.
+            filename, lineno = caller
         # The original category, text and location, through the caller's filters.
-        warnings.warn_explicit(
-            record.message, record.category, record.filename, record.lineno, source=record.source
-        )
+        warnings.warn_explicit(record.message, record.category, filename, lineno,
+                               source=record.source)  # fmt: skip
 
 
 def once_per_params(method):
@@ -75,6 +79,9 @@ def once_per_params(method):
             # Inside another decorated call: its collector takes these warnings.
             return method(self, *args, **kwargs)
         collected = []
+        frame = sys._getframe(1)
+        caller = (frame.f_code.co_filename, frame.f_lineno)
+        del frame
         _STATE.depth = 1
         try:
             with warnings.catch_warnings(record=True) as records:
@@ -86,6 +93,6 @@ def once_per_params(method):
         finally:
             _STATE.depth = 0
             # After the catch_warnings block: the caller's filters apply again.
-            _say_once(self, collected)
+            _say_once(self, collected, caller)
 
     return wrapper
