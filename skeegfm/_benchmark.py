@@ -787,6 +787,7 @@ def run_benchmark(
     from tqdm.auto import tqdm
 
     from ._baseline import LogBandPower
+    from .models import UntrustedCheckpointError
 
     notices = []
 
@@ -867,6 +868,8 @@ def run_benchmark(
                 embeddings = embedder.transform(bench.epochs)
                 seconds = time.perf_counter() - start
             scores = _cross_validate(embeddings, bench, splitter)
+        except UntrustedCheckpointError:
+            raise  # the user's decision (--trust-checkpoint), not the data's: stop
         except Exception as exc:  # noqa: BLE001 - one encoder's failure ends only its row
             reason = _failure(exc)
             say(f"skeegfm: {name} failed, its row says why: {reason}")
