@@ -48,8 +48,9 @@ _EMBEDDERS = {
     "eegdino": "EEGDINOEmbedder",
     "eegpt": "EEGPTEmbedder",
     "codebrain": "CodeBrainEmbedder",
+    "cbramod": "CBraModEmbedder",
 }
-_NAMES = {"eegdino": "EEG-DINO", "eegpt": "EEGPT", "codebrain": "CodeBrain"}
+_NAMES = {"eegdino": "EEG-DINO", "eegpt": "EEGPT", "codebrain": "CodeBrain", "cbramod": "CBraMod"}
 
 
 def _require_moabb():
@@ -110,12 +111,13 @@ def data_params(paradigm, dataset, subject=None):
     }
 
 
-def make_pipelines(models=("eegdino", "eegpt", "codebrain"), *, checkpoints=None, **params):
+def make_pipelines(models=("eegdino", "eegpt", "codebrain", "cbramod"), *, checkpoints=None,
+                   **params):  # fmt: skip
     """One MOABB pipeline per embedder: frozen encoder, ``StandardScaler``, ``LogisticRegression``.
 
     Parameters
     ----------
-    models : sequence of {"eegdino", "eegpt", "codebrain"}
+    models : sequence of {"eegdino", "eegpt", "codebrain", "cbramod"}
         The embedders.
     checkpoints : dict | None
         ``{model: checkpoint}`` for the embedders' ``checkpoint`` (a Hub id,
@@ -124,7 +126,7 @@ def make_pipelines(models=("eegdino", "eegpt", "codebrain"), *, checkpoints=None
     **params
         Further parameters of every embedder, e.g. ``on_missing="zero"``
         (FakeDataset and most motor-imagery datasets lack some of the 19
-        channels of EEG-DINO and CodeBrain), ``device``, ``memory`` (an
+        channels of EEG-DINO, CodeBrain and CBraMod), ``device``, ``memory`` (an
         embedding cache shared by the folds), or the output of
         :func:`data_params` for array inputs.
 

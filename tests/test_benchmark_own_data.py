@@ -17,8 +17,8 @@ from _tiny import save_tiny
 from skeegfm import _benchmark
 from skeegfm.cli import main
 
-FAMILIES = ("eegdino", "eegpt", "codebrain")
-MODELS = ["eegdino-small", "eegpt", "codebrain", "baseline"]
+FAMILIES = ("eegdino", "eegpt", "codebrain", "cbramod")
+MODELS = ["eegdino-small", "eegpt", "codebrain", "cbramod", "baseline"]
 
 #: PhysioNet EEG Motor Movement/Imagery (EEGMMI) channel names, as MNE reads its EDF files.
 EEGMMI = (
@@ -83,7 +83,7 @@ def test_eegmmi_64_channel_cap_dotted_names(tiny, tmp_path, capsys):
     assert status == 0, err
     results, payload = _results(out)
     assert list(results["model"]) == MODELS
-    assert list(results["status"]) == ["ok"] * 4, results["error"].tolist()
+    assert list(results["status"]) == ["ok"] * 5, results["error"].tolist()
     assert payload["cv"] == "GroupKFold(n_splits=3)"
     # The adaptation facts: 19 positional channels used, the rest dropped, 160 -> 200 Hz.
     dino = payload["adaptations"]["eegdino-small"]
@@ -110,7 +110,7 @@ def test_three_referential_channels_at_50_hz(tiny, tmp_path, capsys):
     results, payload = _results(out)
     assert list(results["model"]) == MODELS
     by_model = results.set_index("model")
-    for model in ("eegdino-small", "codebrain"):
+    for model in ("eegdino-small", "codebrain", "cbramod"):
         assert by_model.loc[model, "status"] == "failed"
         assert "--on-missing" in by_model.loc[model, "error"]  # names the way out
         assert model in payload["failed"]
@@ -130,7 +130,7 @@ def test_three_referential_channels_at_50_hz(tiny, tmp_path, capsys):
     status, _, err = _run([*argv, *_checkpoints(tiny)], capsys)
     assert status == 0, err
     results, payload = _results(out)
-    assert list(results["status"]) == ["ok"] * 4, results["error"].tolist()
+    assert list(results["status"]) == ["ok"] * 5, results["error"].tolist()
     filled = payload["adaptations"]["codebrain"]["channels_filled"]
     assert len(filled) == 16
 

@@ -76,7 +76,10 @@ def test_make_pipelines_arguments():
     from skeegfm.moabb import make_pipelines
 
     pipes = make_pipelines(checkpoints={"eegpt": None}, on_missing="zero")
-    assert list(pipes) == ["skeegfm EEG-DINO + LR", "skeegfm EEGPT + LR", "skeegfm CodeBrain + LR"]
+    assert list(pipes) == [
+        "skeegfm EEG-DINO + LR", "skeegfm EEGPT + LR", "skeegfm CodeBrain + LR",
+        "skeegfm CBraMod + LR",
+    ]  # fmt: skip
     embedder = pipes["skeegfm EEGPT + LR"].steps[0][1]
     assert embedder.checkpoint is None and embedder.on_missing == "zero"
     released = pipes["skeegfm EEG-DINO + LR"].steps[0][1]
