@@ -2,23 +2,42 @@
 
 Frozen-embedding transformers and fine-tuning classifiers for EEG-DINO,
 EEGPT, CodeBrain and CBraMod, taking ``mne.Epochs`` or arrays.
+
+The estimators are imported on first access (:pep:`562`), so that
+``import skeegfm`` and the ``skeegfm --help`` command do not load PyTorch,
+scikit-learn or MNE; ``from skeegfm import EEGPTEmbedder`` works as usual.
 """
 
-from ._registry import list_models
-from .classifiers import CBraModClassifier, CodeBrainClassifier, EEGDINOClassifier, EEGPTClassifier
-from .embedders import CBraModEmbedder, CodeBrainEmbedder, EEGDINOEmbedder, EEGPTEmbedder
+from __future__ import annotations
 
-__version__ = "0.1.0"
+import importlib
 
-__all__ = [
-    "CBraModClassifier",
-    "CBraModEmbedder",
-    "CodeBrainClassifier",
-    "CodeBrainEmbedder",
-    "EEGDINOClassifier",
-    "EEGDINOEmbedder",
-    "EEGPTClassifier",
-    "EEGPTEmbedder",
-    "__version__",
-    "list_models",
-]
+from ._version import __version__
+
+# public name -> submodule that defines it
+_LAZY = {
+    "CBraModClassifier": ".classifiers",
+    "CodeBrainClassifier": ".classifiers",
+    "EEGDINOClassifier": ".classifiers",
+    "EEGPTClassifier": ".classifiers",
+    "CBraModEmbedder": ".embedders",
+    "CodeBrainEmbedder": ".embedders",
+    "EEGDINOEmbedder": ".embedders",
+    "EEGPTEmbedder": ".embedders",
+    "list_models": "._registry",
+}
+
+__all__ = sorted([*_LAZY, "__version__"])
+
+
+def __getattr__(name):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value  # later accesses skip this function
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

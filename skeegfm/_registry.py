@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ._channels import EEGPT_CHANNELS, TUEG_19_CHANNELS
-from .models.eegdino import EEGDINO_CONFIGS
+from .models._presets import EEGDINO_CONFIGS  # plain data: no torch import
 
 __all__ = [
     "ModelRecord",

@@ -138,7 +138,7 @@ def _build_parser():
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    from . import __version__
+    from ._version import __version__
 
     parser.add_argument("--version", action="version", version=f"skeegfm {__version__}")
     parser.add_argument(

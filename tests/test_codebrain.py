@@ -3,6 +3,7 @@ input-length rules, dtypes, head handling and the cached evaluation path."""
 
 from __future__ import annotations
 
+import math
 import re
 import warnings
 
@@ -379,3 +380,287 @@ def test_reset_head_on_an_encoder_built_without_n_outputs():
     model.reset_head(3)
     assert model.n_outputs == 3 and not model.return_encoder_output
     assert model(torch.randn(2, 4, 400)).shape == (2, 3)
+
+
+# ----------------------------------------------------------------------------- fidelity outside the released configuration
+# The expected layout is written out from the reference implementation's
+# construction rules (braindecode's ``CodeBrain``), independently of our
+# module, and the outputs are recomputed from the state_dict alone.
+def _reference_layout(
+    n_chans,
+    n_times,
+    n_outputs,
+    patch_size=200,
+    res_channels=200,
+    skip_channels=200,
+    out_channels=200,
+    num_res_layers=8,
+    s4_bidirectional=True,
+    s4_layernorm=False,
+    s4_lmax=570,
+    conv_out_chans=25,
+    conv_groups=5,
+    proj_kernel_size=49,
+    proj_padding=24,
+    proj_refine_kernel=3,
+    pos_kernel=(19, 7),
+    mlp_hidden_multiplier=4,
+    codebook_size_t=4096,
+    codebook_size_f=4096,
+    **_,
+):
+    """``[(key, shape)]`` of the reference's state_dict, in its order."""
+    import math as _m
+
+    c, k, rk = conv_out_chans, proj_kernel_size, proj_refine_kernel
+    emb = c * ((patch_size + 2 * proj_padding - k) // c + 1)
+    R, S, O, H = res_channels, skip_channels, out_channels, 2 * res_channels
+    n_kern = 8 if s4_bidirectional else 4
+    n_scales = 1 + _m.ceil(_m.log2(s4_lmax / 2))
+
+    def wn(prefix, out, inp, ks=1):
+        return [
+            (prefix + "bias", (out,)),
+            (prefix + "parametrizations.weight.original0", (out, 1, 1)),
+            (prefix + "parametrizations.weight.original1", (out, inp, ks)),
+        ]
+
+    keys = [("patch_embedding.mask_encoding", (emb,))]
+    for i, (w, inp) in enumerate([((c, 1, 1, k), 1), ((c, c, 1, rk), c), ((c, c, 1, rk), c)]):
+        keys += [
+            (f"patch_embedding.proj_in.{3 * i}.weight", w),
+            (f"patch_embedding.proj_in.{3 * i}.bias", (c,)),
+            (f"patch_embedding.proj_in.{3 * i + 1}.weight", (c,)),
+            (f"patch_embedding.proj_in.{3 * i + 1}.bias", (c,)),
+        ]
+    keys += [
+        ("patch_embedding.spectral_proj.0.weight", (emb, patch_size // 2 + 1)),
+        ("patch_embedding.spectral_proj.0.bias", (emb,)),
+        ("patch_embedding.positional_encoding.0.weight", (emb, 1, *pos_kernel)),
+        ("patch_embedding.positional_encoding.0.bias", (emb,)),
+    ]
+    keys += wn("init_conv.0.conv.", R, emb)
+    for b in range(num_res_layers):
+        p = f"residual_layer.residual_blocks.{b}."
+        keys += [(p + "rms_norm.scale", (1, R, 1))]
+        keys += wn(p + "conv_layer.conv.", H, R, 3)
+        keys += [
+            (p + "sgconv.skip_weight", (4, H)),
+            (p + "sgconv.multiplier", (1, H, 1)),
+            (p + "sgconv.kernel_norm", (n_kern, H, 1)),
+            (p + "sgconv.kernel_norm_initialized", ()),
+        ]
+        keys += [(p + f"sgconv.kernel_list.{j}", (n_kern, H, 2)) for j in range(n_scales)]
+        if s4_layernorm:
+            keys += [(p + "sgconv.norm.weight", (4 * H,)), (p + "sgconv.norm.bias", (4 * H,))]
+        keys += [
+            (p + "sgconv.output_linear.weight", (H, 4 * H)),
+            (p + "sgconv.output_linear.bias", (H,)),
+            (p + "attention.in_proj_weight", (3 * H, H)),
+            (p + "attention.in_proj_bias", (3 * H,)),
+            (p + "attention.out_proj.weight", (H, H)),
+            (p + "attention.out_proj.bias", (H,)),
+        ]
+        keys += wn(p + "res_conv.", R, R) + wn(p + "skip_conv.", S, R)
+    keys += wn("final_conv.0.conv.", S, S)
+    keys += [
+        ("final_conv.2.conv.weight", (O, S, 1)),
+        ("final_conv.2.conv.bias", (O,)),
+        ("norm.weight", (O,)),
+        ("norm.bias", (O,)),
+        ("lm_head_t.weight", (codebook_size_t, O)),
+        ("lm_head_f.weight", (codebook_size_f, O)),
+    ]
+    hidden, flat = mlp_hidden_multiplier * O, n_chans * (n_times // patch_size) * O
+    for idx, shape in ((1, (hidden, flat)), (4, (O, hidden)), (7, (n_outputs, O))):
+        keys += [(f"final_layer.{idx}.weight", shape), (f"final_layer.{idx}.bias", (shape[0],))]
+    return keys
+
+
+def _reference_state_dict(layout, seed=0):
+    """Random tensors of the reference's shapes, scaled to keep activations O(1)."""
+    g = torch.Generator().manual_seed(seed)
+    out = {}
+    for key, shape in layout:
+        if key.endswith("kernel_norm_initialized"):
+            out[key] = torch.tensor(True)
+        elif key.endswith(("kernel_norm", "multiplier")):
+            out[key] = 1.0 + torch.rand(shape, generator=g)
+        elif key.endswith(("original0", "norm.weight", "scale")) or ".proj_in.1." in key or ".proj_in.4." in key:
+            out[key] = 1.0 + 0.1 * torch.randn(shape, generator=g) if shape else torch.tensor(1.0)
+        else:
+            fan_in = max(1, math.prod(shape[1:])) if len(shape) > 1 else 1
+            out[key] = torch.randn(shape, generator=g) / math.sqrt(fan_in)
+    return out
+
+
+def _wn_weight(sd, prefix):
+    g, v = sd[prefix + "parametrizations.weight.original0"], sd[prefix + "parametrizations.weight.original1"]
+    return g * v / v.flatten(1).norm(dim=1).reshape(-1, 1, 1), sd[prefix + "bias"]
+
+
+def _functional_codebrain(sd, cfg, x, mask=None):
+    """CodeBrain's forward written from the state_dict alone (float64)."""
+    import torch.nn.functional as F
+
+    sd = {k: (v.double() if v.is_floating_point() else v) for k, v in sd.items()}
+    x = x.double()
+    P = cfg.get("patch_size", 200)
+    c = cfg.get("conv_out_chans", 25)
+    groups = cfg.get("conv_groups", 5)
+    pad, rk = cfg.get("proj_padding", 24), cfg.get("proj_refine_kernel", 3)
+    kh, kw = cfg.get("pos_kernel", (19, 7))
+    window = cfg.get("swa_window_size", 1)
+    bidir = cfg.get("s4_bidirectional", True)
+    B, C, T = x.shape
+    S = T // P
+    patches = x[..., : S * P].reshape(B, C, S, P)
+    if mask is not None:
+        patches = torch.where((mask == 1)[..., None], sd["patch_embedding.mask_encoding"], patches)
+    h = patches.reshape(B, 1, C * S, P)
+    for i, (stride, padding) in enumerate([(c, pad), (1, rk // 2), (1, rk // 2)]):
+        p = f"patch_embedding.proj_in.{3 * i}."
+        h = F.conv2d(h, sd[p + "weight"], sd[p + "bias"], stride=(1, stride), padding=(0, padding))
+        q = f"patch_embedding.proj_in.{3 * i + 1}."
+        h = F.gelu(F.group_norm(h, groups, sd[q + "weight"], sd[q + "bias"]))
+    L_emb = h.shape[-1]
+    e = h.reshape(B, c, C, S, L_emb).permute(0, 2, 3, 1, 4).reshape(B, C, S, c * L_emb)
+    spec = torch.fft.rfft(patches, dim=-1, norm="forward").abs()
+    e = e + F.linear(spec, sd["patch_embedding.spectral_proj.0.weight"], sd["patch_embedding.spectral_proj.0.bias"])
+    D = e.shape[-1]
+    grid = e.permute(0, 3, 1, 2)
+    pos = F.conv2d(grid, sd["patch_embedding.positional_encoding.0.weight"],
+                   sd["patch_embedding.positional_encoding.0.bias"], padding=(kh // 2, kw // 2), groups=D)
+    z = (grid + pos).reshape(B, D, C * S)
+    L = C * S
+    w, b = _wn_weight(sd, "init_conv.0.conv.")
+    orig = F.relu(F.conv1d(z, w, b))
+    hcur, skip = orig, 0.0
+    n_blocks = sum(1 for k in sd if k.endswith("rms_norm.scale"))
+    for i in range(n_blocks):
+        p = f"residual_layer.residual_blocks.{i}."
+        R = hcur.shape[1]
+        xn = sd[p + "rms_norm.scale"] * hcur / (hcur.norm(dim=1, keepdim=True) / math.sqrt(R) + 1e-8)
+        w, b = _wn_weight(sd, p + "conv_layer.conv.")
+        u = F.gelu(F.conv1d(hcur + orig, w, b, padding=1))
+        # multi-scale global convolution
+        n_scales = sum(1 for k in sd if k.startswith(p + "sgconv.kernel_list."))
+        pieces = []
+        for j in range(n_scales):
+            kj = F.interpolate(sd[p + f"sgconv.kernel_list.{j}"], scale_factor=2 ** max(0, j - 1), mode="linear")
+            pieces.append(kj * sd[p + "sgconv.multiplier"] ** (n_scales - 1 - j))
+        K = torch.cat(pieces, dim=-1)
+        K = K[..., :L] if K.shape[-1] >= L else F.pad(K, (0, L - K.shape[-1]))
+        K = K / sd[p + "sgconv.kernel_norm"]
+        K = F.pad(K[:4], (0, L)) + F.pad(K[4:].flip(-1), (L, 0)) if bidir else F.pad(K, (0, L))
+        y = torch.fft.irfft(torch.fft.rfft(u, n=2 * L)[:, None] * torch.fft.rfft(K, n=2 * L)[None], n=2 * L)[..., :L]
+        y = y + u[:, None] * sd[p + "sgconv.skip_weight"][None, :, :, None]
+        y = F.gelu(y.reshape(B, -1, L)).transpose(1, 2)
+        if p + "sgconv.norm.weight" in sd:
+            y = F.layer_norm(y, (y.shape[-1],), sd[p + "sgconv.norm.weight"], sd[p + "sgconv.norm.bias"])
+        s = F.linear(y, sd[p + "sgconv.output_linear.weight"], sd[p + "sgconv.output_linear.bias"])  # (B, L, 2R)
+        # sliding-window attention, 4 heads
+        E = s.shape[-1]
+        qkv = F.linear(s, sd[p + "attention.in_proj_weight"], sd[p + "attention.in_proj_bias"])
+        q, k, v = (t.reshape(B, L, 4, E // 4).transpose(1, 2) for t in qkv.chunk(3, dim=-1))
+        scores = q @ k.transpose(-1, -2) / math.sqrt(E // 4)
+        idx = torch.arange(L)
+        scores = scores.masked_fill((idx[:, None] - idx[None, :]).abs() > window // 2, float("-inf"))
+        a = (scores.softmax(-1) @ v).transpose(1, 2).reshape(B, L, E)
+        a = F.linear(a, sd[p + "attention.out_proj.weight"], sd[p + "attention.out_proj.bias"])
+        cmb = (s + a).transpose(1, 2)
+        gate = torch.tanh(cmb[:, :R]) * torch.sigmoid(cmb[:, R:])
+        wr, br = _wn_weight(sd, p + "res_conv.")
+        ws, bs = _wn_weight(sd, p + "skip_conv.")
+        hcur, skip = (xn + F.conv1d(gate, wr, br)) * math.sqrt(0.5), skip + F.conv1d(gate, ws, bs)
+    skip = skip * math.sqrt(1.0 / n_blocks)
+    w, b = _wn_weight(sd, "final_conv.0.conv.")
+    out = F.conv1d(F.relu(F.conv1d(skip, w, b)), sd["final_conv.2.conv.weight"], sd["final_conv.2.conv.bias"])
+    feats = out.reshape(B, -1, C, S).permute(0, 2, 3, 1)
+    feats = F.layer_norm(feats, (feats.shape[-1],), sd["norm.weight"], sd["norm.bias"])
+    h = feats.flatten(1)
+    h = F.elu(F.linear(h, sd["final_layer.1.weight"], sd["final_layer.1.bias"]))
+    h = F.elu(F.linear(h, sd["final_layer.4.weight"], sd["final_layer.4.bias"]))
+    return F.linear(h, sd["final_layer.7.weight"], sd["final_layer.7.bias"]), feats
+
+
+_FIDELITY_CASES = {
+    # skip_channels != out_channels (final_conv: skip -> skip, then skip -> out)
+    "skip_ne_out": dict(
+        n_chans=4, n_times=600, n_outputs=3, res_channels=16, skip_channels=12, out_channels=8,
+        num_res_layers=2, s4_lmax=12, pos_kernel=(3, 3), codebook_size_t=32, codebook_size_f=24,
+    ),
+    # patch_size=60: emb_dim = 75 != patch_size, so mask_encoding has 75 entries;
+    # also a one-directional global convolution, its LayerNorm and a 3-token window
+    "patch60": dict(
+        n_chans=3, n_times=300, n_outputs=2, patch_size=60, res_channels=8, skip_channels=6,
+        out_channels=10, num_res_layers=2, s4_lmax=15, pos_kernel=(3, 5), s4_bidirectional=False,
+        s4_layernorm=True, swa_window_size=3, codebook_size_t=16, codebook_size_f=8,
+    ),
+}
+
+
+def test_reference_layout_rules_reproduce_the_released_layout():
+    """The hand-written rules give the fixture manifest's keys and shapes."""
+    case = "codebrain_default_19x6000"
+    expected = [(k, tuple(shape)) for k, shape, *_ in MANIFEST[case]["state_dict"]]
+    assert _reference_layout(**MANIFEST[case]["kwargs"]) == expected
+
+
+@pytest.mark.parametrize("name", sorted(_FIDELITY_CASES))
+def test_reference_layout_loads_strictly_and_matches_functional_forward(name):
+    cfg = _FIDELITY_CASES[name]
+    layout = _reference_layout(**cfg)
+    model = CodeBrain(**cfg).eval()
+    assert [(k, tuple(v.shape)) for k, v in model.state_dict().items()] == layout
+    sd = _reference_state_dict(layout)
+    model.load_state_dict(sd, strict=True)
+    x = torch.randn(2, cfg["n_chans"], cfg["n_times"], generator=torch.Generator().manual_seed(1))
+    logits_ref, feats_ref = _functional_codebrain(sd, cfg, x)
+    for fast in (True, False):
+        model.fast_inference = fast
+        with torch.no_grad():
+            logits = model(x)
+            feats = model(x, return_features=True)["features"]
+        torch.testing.assert_close(feats.double(), feats_ref, rtol=1e-4, atol=1e-4)
+        torch.testing.assert_close(logits.double(), logits_ref, rtol=1e-4, atol=1e-4)
+    assert logits_ref.abs().max() > 1e-2  # not a trivially zero comparison
+
+
+def test_final_conv_is_skip_to_skip_then_skip_to_out():
+    model = CodeBrain(**_FIDELITY_CASES["skip_ne_out"])
+    first, act, last = model.final_conv
+    assert first.conv.in_channels == first.conv.out_channels == 12
+    assert hasattr(first.conv, "parametrizations")  # weight-normalised
+    assert isinstance(act, torch.nn.ReLU)
+    assert (last.conv.in_channels, last.conv.out_channels) == (12, 8)
+    assert not hasattr(last.conv, "parametrizations")
+
+
+def test_mask_token_has_the_embedding_width():
+    cfg = _FIDELITY_CASES["skip_ne_out"]  # emb_dim == patch_size == 200
+    layout = _reference_layout(**cfg)
+    sd = _reference_state_dict(layout, seed=3)
+    sd["patch_embedding.mask_encoding"] = torch.randn(200)  # non-zero, to see it used
+    model = CodeBrain(**cfg).eval()
+    model.load_state_dict(sd, strict=True)
+    x = torch.randn(2, 4, 600)
+    mask = torch.zeros(2, 4, 3, dtype=torch.long)
+    mask[0, 1, 2] = mask[1, 3, 0] = 1
+    with torch.no_grad():
+        masked = model(x, mask=mask, return_features=True)["features"]
+        replaced = x.clone().reshape(2, 4, 3, 200)
+        replaced[mask == 1] = sd["patch_embedding.mask_encoding"]
+        assert torch.equal(model(replaced.reshape(2, 4, 600), return_features=True)["features"], masked)
+    _, feats_ref = _functional_codebrain(sd, cfg, x, mask=mask)
+    torch.testing.assert_close(masked.double(), feats_ref, rtol=1e-4, atol=1e-4)
+
+    odd = CodeBrain(**_FIDELITY_CASES["patch60"]).eval()
+    assert odd.patch_embedding.mask_encoding.shape == (75,) and odd.emb_dim == 75
+    with pytest.raises(ValueError, match="patch_size"):
+        odd(torch.randn(1, 3, 300), mask=torch.ones(1, 3, 5))
+
+
+def test_odd_res_channels_is_a_construction_error():
+    with pytest.raises(ValueError, match="even res_channels"):
+        CodeBrain(**{**_FIDELITY_CASES["skip_ne_out"], "res_channels": 9})

@@ -438,3 +438,86 @@ def test_convert_synthetic_lightning_checkpoint(tmp_path):
     assert again.keys() == converted.keys()
     with pytest.raises(ValueError, match="target_encoder"):
         convert_eegpt_checkpoint({"state_dict": {"encoder.norm.weight": torch.ones(2)}})
+
+
+# ----------------------------------------------------------------- fidelity outside the released configuration
+def _reference_layout(n_chans, n_patches, n_outputs, embed_num, embed_dim, depth, mlp_ratio=4.0, patch_size=64,
+                      qkv_bias=True, chan_proj="none", head="probe"):
+    """``[(key, shape)]`` of the reference implementation's state_dict
+    (braindecode's ``EEGPT``), written out from its construction rules: the
+    ``qkv`` projection always has ``3 * embed_dim`` rows."""
+    D, E, hidden = embed_dim, embed_num, int(embed_dim * mlp_ratio)
+    keys = [("chans_id", (1, 19 if chan_proj != "none" else n_chans))]
+    if chan_proj == "conv1d_constraint":
+        keys += [("chan_proj.proj.bias", (19,)), ("chan_proj.proj.parametrizations.weight.original", (19, n_chans, 1))]
+    enc_chans = 19 if chan_proj != "none" else n_chans
+    t = "target_encoder."
+    keys += [
+        (t + "summary_token", (1, E, D)),
+        (t + "patch_embed.proj.weight", (D, 1, 1, patch_size)),
+        (t + "patch_embed.proj.bias", (D,)),
+        (t + "chan_embed.weight", (max(62, enc_chans), D)),
+    ]
+    for i in range(depth):
+        b = f"{t}blocks.{i}."
+        keys += [(b + "norm1.weight", (D,)), (b + "norm1.bias", (D,)), (b + "attn.qkv.weight", (3 * D, D))]
+        keys += [(b + "attn.qkv.bias", (3 * D,))] if qkv_bias else []
+        keys += [
+            (b + "attn.proj.weight", (D, D)), (b + "attn.proj.bias", (D,)),
+            (b + "norm2.weight", (D,)), (b + "norm2.bias", (D,)),
+            (b + "mlp.fc1.weight", (hidden, D)), (b + "mlp.fc1.bias", (hidden,)),
+            (b + "mlp.fc2.weight", (D, hidden)), (b + "mlp.fc2.bias", (D,)),
+        ]
+    keys += [(t + "norm.weight", (D,)), (t + "norm.bias", (D,))]
+    if head == "probe":
+        keys += [
+            ("final_layer.probe1.bias", (16,)),
+            ("final_layer.probe1.parametrizations.weight.original", (16, E * D)),
+            ("final_layer.probe2.bias", (n_outputs,)),
+            ("final_layer.probe2.parametrizations.weight.original", (n_outputs, n_patches * 16)),
+        ]
+    return keys
+
+
+def test_reference_layout_rules_reproduce_the_fixture_layouts():
+    for name, proj in (("eegpt_default_22x1024", "conv1d_constraint"), ("eegpt_noproj_19x1024", "none")):
+        kwargs = MANIFEST[name]["kwargs"]
+        layout = _reference_layout(kwargs["n_chans"], 31, kwargs["n_outputs"], 4, 512, 8, chan_proj=proj)
+        assert layout == [(k, tuple(shape)) for k, shape, *_ in MANIFEST[name]["state_dict"]]
+
+
+def test_reset_head_keeps_returning_the_encoder_output_like_the_reference():
+    """A model built with ``return_encoder_output=True`` gets the reference's
+    probe keys from ``reset_head`` but keeps returning ``z``."""
+    torch.manual_seed(0)
+    encoder = _tiny(n_chans=3, n_outputs=None, return_encoder_output=True).eval()
+    encoder.reset_head(5)
+    layout = _reference_layout(3, encoder.n_patches, 5, 2, 32, 2)
+    assert [(k, tuple(v.shape)) for k, v in encoder.state_dict().items()] == layout
+    g = torch.Generator().manual_seed(1)
+    state = {k: torch.randn(shape, generator=g) * 0.3 for k, shape in layout if k != "chans_id"}
+    state["chans_id"] = encoder.chans_id.clone()
+    encoder.load_state_dict(state, strict=True)
+    x = torch.randn(2, 3, 256, generator=g)
+    encoder.final_layer.eval()  # a fresh head is in training mode, as in the reference
+    with torch.no_grad():
+        z = encoder(x)
+        assert z.shape == (2, encoder.n_patches, 2, 32)
+        torch.testing.assert_close(z.flatten(2), encoder(x, return_features=True)["features"])
+        encoder.return_encoder_output = False
+        logits = encoder(x)
+    # the probe recomputed from the state_dict: max-norm rows, no nonlinearity
+    w1 = state["final_layer.probe1.parametrizations.weight.original"].renorm(2, 0, 1.0)
+    w2 = state["final_layer.probe2.parametrizations.weight.original"].renorm(2, 0, 0.25)
+    h = torch.nn.functional.linear(z.flatten(2), w1, state["final_layer.probe1.bias"])
+    expected = torch.nn.functional.linear(h.flatten(1), w2, state["final_layer.probe2.bias"])
+    assert logits.shape == (2, 5)
+    torch.testing.assert_close(logits, expected, rtol=1e-5, atol=1e-5)
+
+
+def test_num_heads_must_divide_embed_dim():
+    with pytest.raises(ValueError, match="num_heads=5 must be a positive divisor of embed_dim=32"):
+        _tiny(n_chans=3, num_heads=5)
+    # a divisor gives the reference's 3 * embed_dim rows
+    model = _tiny(n_chans=3, num_heads=8)
+    assert model.target_encoder.blocks[0].attn.qkv.weight.shape == (96, 32)

@@ -765,3 +765,28 @@ def test_endpoint_probe_is_quick_and_honest(monkeypatch):
     start = time.perf_counter()
     assert not _hub._endpoint_reachable(f"http://127.0.0.1:{port}/x")  # closed now: refused
     assert time.perf_counter() - start < 5
+
+
+# ----------------------------------------------------------------------------
+# huggingface_hub's ModelHubMixin hook (what braindecode's model tests call)
+# ----------------------------------------------------------------------------
+
+
+def test_save_pretrained_hook_writes_our_version_key_and_reloads(tmp_path):
+    import inspect
+
+    from skeegfm._version import __version__
+    from skeegfm.models import EEGPT
+
+    model = EEGPT(n_chans=3, n_times=256, n_outputs=2, embed_dim=16, depth=1, num_heads=2, embed_num=2,
+                  chs_info=[{"ch_name": n} for n in ("FP1", "FZ", "CZ")], chan_proj_type="none")
+    model._save_pretrained(tmp_path)
+    assert {p.name for p in tmp_path.iterdir()} == {"config.json", "model.safetensors"}
+    config = json.loads((tmp_path / "config.json").read_text())
+    assert config["skeegfm_version"] == __version__ and config["skeegfm_class"] == "EEGPT"
+    assert "braindecode_version" not in config  # we write our own key, never braindecode's
+    # everything else is a constructor argument, which a reader keyed on the signature can pass on
+    params = set(inspect.signature(EEGPT.__init__).parameters) - {"self"}
+    assert set(config) - {"skeegfm_version", "skeegfm_class"} == params
+    loaded = EEGPT.from_pretrained(tmp_path)
+    _state_equal(model, loaded)

@@ -1,10 +1,27 @@
-"""PyTorch encoders: EEG-DINO, EEGPT, CodeBrain and CBraMod (no scikit-learn or MNE here)."""
+"""PyTorch encoders: EEG-DINO, EEGPT, CodeBrain and CBraMod (no scikit-learn or MNE here).
 
-from ._hub import UntrustedCheckpointError, WeightsNotAvailableError
-from .cbramod import CBraMod, convert_cbramod_checkpoint
-from .codebrain import CodeBrain, convert_codebrain_checkpoint
-from .eegdino import EEGDINO, EEGDINO_CONFIGS, convert_eegdino_checkpoint
-from .eegpt import EEGPT, convert_eegpt_checkpoint
+The names below are imported on first access (:pep:`562`), so that plain-data
+submodules (``skeegfm.models._presets``) can be read without importing torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+# public name -> submodule that defines it
+_LAZY = {
+    "UntrustedCheckpointError": "._hub",
+    "WeightsNotAvailableError": "._hub",
+    "CBraMod": ".cbramod",
+    "convert_cbramod_checkpoint": ".cbramod",
+    "CodeBrain": ".codebrain",
+    "convert_codebrain_checkpoint": ".codebrain",
+    "EEGDINO": ".eegdino",
+    "EEGDINO_CONFIGS": "._presets",
+    "convert_eegdino_checkpoint": ".eegdino",
+    "EEGPT": ".eegpt",
+    "convert_eegpt_checkpoint": ".eegpt",
+}
 
 __all__ = [
     "CBraMod",
@@ -19,3 +36,16 @@ __all__ = [
     "convert_eegdino_checkpoint",
     "convert_eegpt_checkpoint",
 ]
+
+
+def __getattr__(name):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value  # later accesses skip this function
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

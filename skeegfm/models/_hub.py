@@ -923,7 +923,7 @@ class HubMixin:
         """
         from safetensors.torch import save_model
 
-        from .. import __version__
+        from .._version import __version__
 
         directory = Path(save_directory)
         directory.mkdir(parents=True, exist_ok=True)
@@ -936,6 +936,13 @@ class HubMixin:
         if model_card and not readme.exists():
             readme.write_text(_model_card(self, config))
         return directory
+
+    def _save_pretrained(self, save_directory) -> None:
+        """``huggingface_hub.ModelHubMixin``'s saving hook: write
+        ``config.json`` (with our ``skeegfm_version`` key) and
+        ``model.safetensors`` into ``save_directory``, as
+        :meth:`save_pretrained` does, without a model card."""
+        self.save_pretrained(save_directory, model_card=False)
 
     def push_to_hub(
         self,
@@ -1417,11 +1424,13 @@ def _infer_codebrain(state_dict) -> dict:
     n_layers = _count_indexed(state_dict, "residual_layer.residual_blocks.")
     res = _need(state_dict, "init_conv.0.conv.bias", "CodeBrain residual width")[0]
     out = _need(state_dict, "norm.weight", "CodeBrain output width")[0]
+    skip = _need(state_dict, "final_conv.0.conv.bias", "CodeBrain skip width")[0]
     return dict(
         n_chans=19,  # pretraining geometry: 19 channels x 30 s at 200 Hz (MODELS.md 3.2)
         n_times=6000,
         num_res_layers=n_layers,
         res_channels=res,
+        skip_channels=skip,
         out_channels=out,
         return_encoder_output=True,
     )

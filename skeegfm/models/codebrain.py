@@ -111,7 +111,9 @@ class _WNConv1d(nn.Module):
 
 
 class _PlainConv1d(nn.Module):
-    """``Conv1d`` held as ``.conv`` (the last conv of ``final_conv``)."""
+    """``Conv1d`` held as ``.conv`` (the last conv of ``final_conv``, named
+    ``_ZeroConv1d`` in the reference implementation but, there as here, left
+    with PyTorch's default initialisation)."""
 
     def __init__(self, in_channels, out_channels, kernel_size=1):
         super().__init__()
@@ -141,8 +143,12 @@ class _CodeBrainPatchEmbedding(TimeFrequencyEmbedding):
 
     def __init__(self, patch_size, conv_config, pos_kernel, spectral_dropout):
         super().__init__(patch_size, conv_config, nn.GELU, spectral_dropout)
-        self.mask_encoding = nn.Parameter(torch.zeros(patch_size), requires_grad=False)
         d = self.emb_dim
+        # Stored with the embedding width, as in the reference implementation
+        # (braindecode), although it replaces raw patches of ``patch_size``
+        # samples: masking therefore needs ``emb_dim == patch_size`` (true for
+        # the released configuration, 200 and 200).
+        self.mask_encoding = nn.Parameter(torch.zeros(d), requires_grad=False)
         kh, kw = pos_kernel
         self.positional_encoding = nn.Sequential(
             nn.Conv2d(d, d, (kh, kw), padding=(kh // 2, kw // 2), groups=d)
@@ -152,6 +158,13 @@ class _CodeBrainPatchEmbedding(TimeFrequencyEmbedding):
         """``(B, C, S, P)`` patches (and optional ``(B, C, S)`` mask, 1 =
         masked) -> ``(B, C, S, D)`` tokens."""
         if mask is not None:
+            if self.mask_encoding.shape[0] != patches.shape[-1]:
+                raise ValueError(
+                    f"mask: the mask token has {self.mask_encoding.shape[0]} entries (the embedding "
+                    f"width, as in the reference implementation) but patches have {patches.shape[-1]} "
+                    "samples, so masked patches cannot be replaced by it. Masking needs a model whose "
+                    "embedding width equals patch_size (e.g. the released 200 / 200); call without mask."
+                )
             fill = self.mask_encoding.to(patches.dtype)
             patches = torch.where((mask == 1).unsqueeze(-1), fill, patches)
         e = self.embed(patches)
@@ -299,6 +312,11 @@ class _SlidingWindowAttention(nn.Module):
         super().__init__()
         if window < 1 or window % 2 == 0:
             raise ValueError(f"swa_window_size must be a positive odd integer, got {window}.")
+        if embed_dim % num_heads:
+            raise ValueError(
+                f"The sliding-window attention has width 2 * res_channels = {embed_dim}, which its "
+                f"{num_heads} heads must divide: pass an even res_channels."
+            )
         self.embed_dim, self.num_heads, self.window = embed_dim, num_heads, int(window)
         self.head_dim = embed_dim // num_heads
         self.dropout = float(dropout)
@@ -538,11 +556,36 @@ class CodeBrain(HubMixin, nn.Module):
     ------
     ValueError
         If the head needs ``n_outputs``, ``n_chans`` or ``n_times`` and one is
-        missing, if ``n_times < patch_size``, or if ``swa_window_size`` is not a
-        positive odd integer.
+        missing, if ``n_times < patch_size``, if ``swa_window_size`` is not a
+        positive odd integer, or if ``res_channels`` is odd.
 
     Notes
     -----
+    The state_dict layout is the reference implementation's for every
+    configuration, not only the released one: ``final_conv`` is a
+    weight-normalised ``skip_channels -> skip_channels`` 1x1 convolution, the
+    activation, then a plain ``skip_channels -> out_channels`` one (PyTorch's
+    default initialisation, as in the reference), and
+    ``patch_embedding.mask_encoding`` has ``emb_dim`` entries.
+
+    Errors raised earlier or more clearly than by the reference
+    implementation (which builds the model and fails later, or with a bare
+    shape or assertion error):
+
+    - ``n_times < patch_size``: at construction (the reference builds a head
+      with no input and fails at the first call).
+    - ``swa_window_size`` even: at construction (the reference: at the first
+      call).
+    - odd ``res_channels``: at construction, with a ``ValueError`` naming the
+      fix (the reference: an assertion error of
+      :class:`torch.nn.MultiheadAttention`).
+    - a ``mask`` when ``emb_dim != patch_size``: a ``ValueError`` at the call
+      (the reference: a shape error), since the mask token, stored with
+      ``emb_dim`` entries, replaces patches of ``patch_size`` samples.
+    - inputs shorter than one patch, or (for the logits) of another channel or
+      patch count than the head was built for: a ``ValueError`` naming the
+      expected shape.
+
     ``kernel_norm`` (one buffer per block) is the L2 norm of each multi-scale
     kernel. It is loaded from checkpoints; a model whose buffer was never set
     computes it from the current kernel on its first forward, as the reference
@@ -634,8 +677,9 @@ class CodeBrain(HubMixin, nn.Module):
             dropout=drop_prob,
             window=swa_window_size,
         )
+        # skip -> skip (weight-normalised), activation, skip -> out: the reference's layout
         self.final_conv = nn.Sequential(
-            _WNConv1d(skip_channels, out_channels), activation(), _PlainConv1d(out_channels, out_channels)
+            _WNConv1d(skip_channels, skip_channels), activation(), _PlainConv1d(skip_channels, out_channels)
         )
         self.norm = nn.LayerNorm(out_channels)
         self.lm_head_t = nn.Linear(out_channels, codebook_size_t, bias=False)
@@ -790,8 +834,9 @@ class CodeBrain(HubMixin, nn.Module):
             are dropped with a warning. Inputs of another floating dtype than
             the model are cast to it (except under autocast).
         mask : Tensor of shape (batch, n_chans, n_patches) | None
-            Entries equal to 1 replace that patch by the learned mask token
-            before the embedding.
+            Entries equal to 1 replace that patch by the mask token
+            (``patch_embedding.mask_encoding``, non-trainable, zeros unless
+            loaded) before the embedding. Needs ``emb_dim == patch_size``.
         return_features : bool
             If True, return ``{"features": (batch, n_chans, n_patches,
             out_channels), "cls_token": None}``.
@@ -812,7 +857,8 @@ class CodeBrain(HubMixin, nn.Module):
         ValueError
             If ``inputs`` is not 3-D, is shorter than one patch, or (for the
             logits) its channels or patches differ from those the head was
-            built for.
+            built for; if ``mask`` has another shape than ``(batch, n_chans,
+            n_patches)``, or is given while ``emb_dim != patch_size``.
         """
         patches = self._patchify(inputs)
         if mask is not None and tuple(mask.shape) != tuple(patches.shape[:3]):
@@ -841,7 +887,9 @@ class CodeBrain(HubMixin, nn.Module):
     # -- state dict ---------------------------------------------------------
     @classmethod
     def _remap_state_dict(cls, state_dict):
-        """Translate the authors' original key names (MODELS.md 3.7) to ours.
+        """Translate the authors' original key names (those of ``CodeBrain.pth`` in
+        the ``YjMajy/CodeBrain`` Hugging Face repository; the same rules as the
+        reference implementation's ``load_state_dict``) to ours.
 
         Rules, applied to every key: leading ``module.`` removed; ``.S41.`` and
         ``.s41.`` -> ``.sgconv.``; ``.sn.`` -> ``.rms_norm.``; a final ``.D`` ->

@@ -33,43 +33,11 @@ from torch import nn
 from ._hub import HubMixin, load_checkpoint_file
 from ._layers import TimeFrequencyEmbedding, TransformerBlock, resolve_signal_params
 from ._layers import as_conv_config as _as_conv_config
+from ._presets import _SMALL_CONV, EEGDINO_CONFIGS  # plain data, readable without torch
 
 __all__ = ["EEGDINO", "EEGDINO_CONFIGS", "convert_eegdino_checkpoint"]
 
 _PRETRAINED_SFREQ = 200.0
-
-_SMALL_CONV = ((25, 49, 25, 24, (5, 25)), (25, 3, 1, 1, (5, 25)), (25, 3, 1, 1, (5, 25)))
-
-#: Constructor keyword arguments of the three EEG-DINO sizes (MODELS.md 1.3).
-#: Weights were released for ``"small"`` (D=200) and ``"medium"`` (D=512).
-EEGDINO_CONFIGS = {
-    "small": dict(
-        n_layer=12,
-        nhead=8,
-        dim_feedforward=512,
-        channels_kernel_stride_padding_norm=_SMALL_CONV,
-    ),
-    "medium": dict(
-        n_layer=16,
-        nhead=8,
-        dim_feedforward=1024,
-        channels_kernel_stride_padding_norm=(
-            (64, 49, 25, 24, (8, 64)),
-            (128, 3, 1, 1, (8, 128)),
-            (64, 3, 1, 1, (8, 64)),
-        ),
-    ),
-    "large": dict(
-        n_layer=24,
-        nhead=8,
-        dim_feedforward=2048,
-        channels_kernel_stride_padding_norm=(
-            (128, 49, 25, 24, (16, 128)),
-            (256, 3, 1, 1, (16, 256)),
-            (128, 3, 1, 1, (16, 128)),
-        ),
-    ),
-}
 
 
 class _PatchEmbedding(TimeFrequencyEmbedding):

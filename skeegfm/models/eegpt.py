@@ -18,8 +18,9 @@ the layer-normalised summary tokens are the representation of that patch.
 
 This file holds the blocks (patch embedding, max-norm layers, the two-stage
 linear probe), the encoder ``_EEGTransformer``, the :class:`EEGPT` module
-with the seed document's constructor, and the converter of the authors'
-original checkpoint. Nothing here imports scikit-learn or MNE.
+with the reference implementation's constructor (braindecode's ``EEGPT``),
+and the converter of the authors' original checkpoint. Nothing here imports
+scikit-learn or MNE.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ __all__ = ["EEGPT", "convert_eegpt_checkpoint"]
 _CHAN_PROJ_TYPES = ("conv1d_constraint", "linear", "none")
 _N_VOCAB = len(EEGPT_CHANNELS)  # 62 rows of the released channel embedding
 
-# Original probe module names (LitEEGPTCausal) -> our names (MODELS.md 2.6).
+# Original probe module names (``LitEEGPTCausal`` in the authors' repository) -> our names.
 _ORIGINAL_PROBE_NAMES = {
     "chan_conv.weight": "chan_proj.proj.parametrizations.weight.original",
     "chan_conv.bias": "chan_proj.proj.bias",
@@ -444,7 +445,9 @@ class EEGPT(HubMixin, nn.Module):
     layer_norm_eps : float
         LayerNorm epsilon of the default norm layer.
     return_encoder_output : bool
-        If True, ``forward`` returns ``z`` and the head is an identity.
+        If True, ``forward`` returns ``z`` and the head is an identity. As in
+        the reference, ``forward`` keeps returning ``z`` after
+        :meth:`reset_head` as long as this attribute is True.
     chan_proj_type : {"conv1d_constraint", "linear", "none"}
         How input channels reach the encoder. ``"conv1d_constraint"``: a
         learned 1x1 convolution to ``n_chans_target`` channels with max-norm
@@ -478,16 +481,34 @@ class EEGPT(HubMixin, nn.Module):
     ------
     ValueError
         If ``n_chans`` or ``n_times`` cannot be inferred, ``n_times <
-        patch_size``, a channel name is not in the vocabulary (the message
-        lists the unknown names and the accepted ones), more than 62 channels
-        go in without projection, ``n_outputs`` is missing for the head, or
-        ``final_layer`` is combined with ``return_encoder_output=True``.
+        patch_size``, ``num_heads`` does not divide ``embed_dim``, a channel
+        name is not in the vocabulary (the message lists the unknown names and
+        the accepted ones), more than 62 channels go in without projection,
+        ``n_chans_target != 19`` with a projection, ``n_outputs`` is missing
+        for the head, or ``final_layer`` is combined with
+        ``return_encoder_output=True``.
+    TypeError
+        If ``patch_module`` is not a subclass of ``_PatchEmbed``.
 
     Notes
     -----
     Unlike the reference implementation, an unknown channel name is an error,
     never replaced by the channel's position (which silently selects an
     unrelated embedding).
+
+    Construction errors where the reference implementation (braindecode's
+    ``EEGPT``) builds a model that fails only later, or not at all:
+
+    - ``num_heads`` not dividing ``embed_dim``: the reference builds a
+      ``qkv`` of ``3 * embed_dim`` rows and fails at the first call when it
+      splits them into heads.
+    - ``n_chans_target != 19`` with a projection: the reference feeds the 19
+      standard channel ids to an encoder of ``n_chans_target`` channels and
+      fails at the first call.
+    - more than 62 channels without projection: the reference enlarges the
+      channel embedding, which the released weights no longer fit.
+    - ``n_outputs`` missing for the default head: the reference fails while
+      building the probe, with a less direct message.
 
     In eval mode two shortcuts give the reference's outputs with less work:
     the last block computes its residual updates for the summary tokens only
@@ -568,6 +589,12 @@ class EEGPT(HubMixin, nn.Module):
             raise ValueError(
                 "final_layer and return_encoder_output=True exclude each other: the encoder "
                 "output is returned without any head."
+            )
+        if int(num_heads) < 1 or int(embed_dim) % int(num_heads):
+            raise ValueError(
+                f"num_heads={num_heads} must be a positive divisor of embed_dim={embed_dim}: "
+                "each head takes embed_dim / num_heads features (the released weights use "
+                "embed_dim=512, num_heads=8)."
             )
         if not return_encoder_output and final_layer is None and self.n_outputs is None:
             raise ValueError(
@@ -686,6 +713,8 @@ class EEGPT(HubMixin, nn.Module):
         z = self.target_encoder(self.chan_proj(x), self.chans_id)
         if return_features:
             return {"features": z.flatten(2), "cls_token": None}
+        if self.return_encoder_output:
+            return z
         return self.final_layer(z)
 
     def get_probe_params(self) -> dict:
@@ -705,8 +734,10 @@ class EEGPT(HubMixin, nn.Module):
     def reset_head(self, n_outputs: int) -> None:
         """Replace the head by a fresh two-stage linear probe with ``n_outputs``.
 
-        Like the reference, ``return_encoder_output`` is left as it is (a
-        model built with ``return_encoder_output=True`` keeps returning ``z``).
+        Like the reference, ``return_encoder_output`` is left as it is: a
+        model built with ``return_encoder_output=True`` keeps returning ``z``
+        from ``forward`` (the new head is in its state_dict; set
+        ``return_encoder_output = False`` to get its logits).
 
         Parameters
         ----------
