@@ -421,7 +421,9 @@ def test_pickle_size_cpu_and_joblib(make, tmp_path):
         assert_array_equal(restored.predict_proba(X), expected)
 
 
-def test_verbose_progress(make, capsys):
+def test_verbose_progress(make, capsys, monkeypatch):
+    # a wide terminal: older tqdm releases cut the bar to $COLUMNS when stderr is not a tty
+    monkeypatch.setenv("COLUMNS", "300")
     X, y = separable(16)
     make(verbose=True, max_epochs=1).fit(X, y)
     err = capsys.readouterr().err
