@@ -51,8 +51,10 @@ _DEFAULT_CONV = ((25, 49, 25, 24, (5, 25)), (25, 3, 1, 1, (5, 25)), (25, 3, 1, 1
 #: Kernel and padding of the depth-wise positional convolution over (channels, patches).
 _POS_KERNEL, _POS_PADDING = (19, 7), (9, 3)
 
-#: Module-name patterns of the linear layers inside the criss-cross blocks
-#: (attention output projections and the feed-forward layers), e.g. for LoRA.
+#: Module-name pattern of the linear layers inside the criss-cross blocks (the
+#: attention output projections and the feed-forward layers): the default LoRA
+#: targets. The in-projections are packed parameters (``in_proj_weight``), not
+#: ``nn.Linear`` modules, so LoRA cannot wrap them.
 LORA_TARGET_MODULES = r"encoder\.layers\.\d+\.(self_attn_[st]\.out_proj|linear1|linear2)"
 
 
@@ -356,7 +358,6 @@ class CBraMod(HubMixin, nn.Module):
     _config_absent_defaults: dict = {}
     #: Top-level state_dict names, to recognise a bare state_dict in our layout.
     _native_roots = ("patch_embedding", "encoder", "proj_out", "final_layer")
-    lora_target_modules = LORA_TARGET_MODULES
 
     def __init__(
         self,
