@@ -314,7 +314,7 @@ def test_bad_file_does_not_stop_the_corpus(corpus, tiny_checkpoint, tmp_path, ca
 
 
 def test_local_cluster_with_two_workers(corpus, tiny_checkpoint, tmp_path):
-    """Two worker processes give what the in-process loop gives."""
+    """Two worker processes, and two threads, give what the in-process loop gives."""
     pytest.importorskip("distributed")
     kwargs = dict(model="eegpt", checkpoint=str(tiny_checkpoint("eegpt")), device="cpu",
                   progress=False)  # fmt: skip
@@ -327,6 +327,13 @@ def test_local_cluster_with_two_workers(corpus, tiny_checkpoint, tmp_path):
     for name in summary.done:
         np.testing.assert_allclose(_rows(dist, name)[0], _rows(local, name)[0], rtol=1e-5,
                                    atol=1e-6)  # fmt: skip
+    threads, summary = embed_recordings(inputs, tmp_path / "threads.zarr", scheduler="threads",
+                                        n_workers=2, **kwargs)  # fmt: skip
+    for name in summary.done:
+        np.testing.assert_allclose(_rows(threads, name)[0], _rows(local, name)[0], rtol=1e-5,
+                                   atol=1e-6)  # fmt: skip
+    with pytest.raises(ValueError, match="scheduler must be one of"):
+        embed_recordings(inputs, tmp_path / "bad.zarr", scheduler="gpu", **kwargs)
 
 
 # --------------------------------------------------------------------------- model selection

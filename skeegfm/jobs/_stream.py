@@ -318,7 +318,8 @@ def _adapt(inst, options, record, notes):
 
 
 def _window_events(raw, window, stride, record):
-    """Onset samples (with ``first_samp``) of the windows and their length."""
+    """``(events, duration_s)``: the windows' onset samples (with ``first_samp``),
+    as :func:`mne.make_fixed_length_epochs` places them, and the recording's length."""
     import mne
 
     sfreq = raw.info["sfreq"]
