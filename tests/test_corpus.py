@@ -388,3 +388,16 @@ def test_grid_search_on_a_dask_cluster(tiny_checkpoint, tmp_path):
         distributed_search.cv_results_["mean_test_score"], sequential.cv_results_["mean_test_score"]
     )
     assert sum("skeegfm test" in str(w.message) for w in caught) == 1
+
+
+def test_repeated_notices_are_said_once(tiny_checkpoint, tmp_path, capsys):
+    folder = tmp_path / "ecg"
+    for i in range(3):
+        _edf(folder / f"r{i}.edf", 8, names=NAMES[:4] + ["ECG"], seed=i)
+    store, summary = embed_recordings([folder], tmp_path / "n.zarr", model="eegpt",
+                                      checkpoint=str(tiny_checkpoint("eegpt")), device="cpu",
+                                      scheduler="synchronous", progress=False)  # fmt: skip
+    err = capsys.readouterr().err
+    notes = [_rows(store, name)[1]["notes"] for name in summary.done]
+    assert len(summary.done) == 3 and all(n == notes[0] and n for n in notes)
+    assert err.count(notes[0][0]) == 1

@@ -706,6 +706,8 @@ def _run(writer, recordings, options, spec, scheduler, n_workers, progress, say)
 
         bar = tqdm(total=len(todo), desc="recordings", unit="rec")
 
+    seen_notes = set()
+
     def record(recording, key, outcome):
         status, payload = outcome
         if status == "ok":
@@ -717,7 +719,11 @@ def _run(writer, recordings, options, spec, scheduler, n_workers, progress, say)
             summary.n_windows += len(payload.embeddings)
             summary.hours += payload.facts["duration_s"] / 3600
             for note in payload.facts.get("notes", []):
-                say(f"skeegfm: {recording.name}: {note}")
+                # Each distinct notice once: a dataset repeats the same ones.
+                if note not in seen_notes:
+                    seen_notes.add(note)
+                    say(f"skeegfm: {recording.name}: {note} (said once; every recording's "
+                        "notices are in its 'notes' attribute)")  # fmt: skip
             facts = payload.facts
             if facts["channels_dropped"] or facts["channels_filled"]:
                 summary.adapted[recording.name] = {
