@@ -722,8 +722,8 @@ def _run(writer, recordings, options, spec, scheduler, n_workers, progress, say)
                 # Each distinct notice once: a dataset repeats the same ones.
                 if note not in seen_notes:
                     seen_notes.add(note)
-                    say(f"skeegfm: {recording.name}: {note} (said once; every recording's "
-                        "notices are in its 'notes' attribute)")  # fmt: skip
+                    say(f"skeegfm: {recording.name}: {note} (said once; each recording's "
+                        "adaptations are in its attributes in the store)")  # fmt: skip
             facts = payload.facts
             if facts["channels_dropped"] or facts["channels_filled"]:
                 summary.adapted[recording.name] = {
