@@ -393,7 +393,7 @@ def test_grid_search_on_a_dask_cluster(tiny_checkpoint, tmp_path):
 def test_repeated_notices_are_said_once(tiny_checkpoint, tmp_path, capsys):
     folder = tmp_path / "ecg"
     for i in range(3):
-        _edf(folder / f"r{i}.edf", 8, names=NAMES[:4] + ["ECG"], seed=i)
+        _edf(folder / f"r{i}.edf", 8, names=NAMES[5:9] + ["ECG"], seed=i)
     store, summary = embed_recordings([folder], tmp_path / "n.zarr", model="eegpt",
                                       checkpoint=str(tiny_checkpoint("eegpt")), device="cpu",
                                       scheduler="synchronous", progress=False)  # fmt: skip
