@@ -187,6 +187,9 @@ def train(
     autocast,
     device,
     progress=None,
+    schedule_epochs=None,
+    resume=None,
+    keep_state=False,
 ):
     """Mini-batch AdamW training with early stopping on a validation set.
 
@@ -227,27 +230,66 @@ def train(
     progress : callable | None
         ``progress(epoch, n_batches) -> (update(loss), close(record))``, the
         per-epoch progress display.
+    schedule_epochs : int | None
+        Length of the learning-rate schedule (warm-up then cosine), counted
+        from the first epoch of the first (non-resumed) call. ``None``: the
+        schedule ends with this call (epochs of ``resume`` plus
+        ``max_epochs``).
+    resume : dict | None
+        The ``state`` returned by an earlier call: training continues from
+        its optimizer moments, schedule position (optimizer step), epoch
+        count, early-stopping record (best loss, best epoch, best weights,
+        epochs without improvement), last weights, and the random state of
+        the shuffling ``generator`` and of torch's default generators, so
+        that two calls of 5 epochs give the same weights as one of 10.
+    keep_state : bool
+        Return that state (it holds the optimizer's moments and up to two
+        copies of the trained parameters).
 
     Returns
     -------
     history : list of dict
-        One per epoch: ``epoch``, ``train_loss``, ``valid_loss``,
-        ``valid_score`` (accuracy), ``lr`` (peak rate of the epoch), ``dur``
-        (seconds, training and validation).
+        One per epoch: ``epoch`` (counted over resumed calls), ``train_loss``,
+        ``valid_loss``, ``valid_score`` (accuracy), ``lr`` (peak rate of the
+        epoch), ``dur`` (seconds, training and validation).
     best_epoch : int
         1-based epoch whose weights were restored (the last one without a
         validation set).
+    state : dict | None
+        The state to resume from (``keep_state``), else None.
+
+    Raises
+    ------
+    ValueError
+        If ``resume`` was saved for other parameters (names or groups).
     """
     weight = None if class_weight is None else class_weight.to(device)
     cpu_weight = None if class_weight is None else class_weight.float().cpu()
     optimizer = torch.optim.AdamW(
         [{k: v for k, v in g.items() if k != "names"} for g in groups], lr=lr, betas=(0.9, 0.999)
     )
+    layout = [list(g["names"]) for g in groups]
     n_train = len(train_index)
     steps_per_epoch = math.ceil(n_train / batch_size)
-    total_steps = steps_per_epoch * max_epochs
-    warmup_steps = int(round(warmup_epochs * steps_per_epoch))
+    done = 0
     history, best_loss, best_epoch, best_state, waited, step = [], math.inf, 0, None, 0, 0
+    if resume is not None:
+        if resume["layout"] != layout:
+            raise ValueError(
+                "The saved training state is for other trained parameters; it cannot be resumed."
+            )
+        optimizer.load_state_dict(resume["optimizer"])
+        with torch.no_grad():
+            for name, param in trainable_params.items():
+                param.copy_(resume["last"][name])
+        done, step = resume["epoch"], resume["step"]
+        best_loss, best_epoch, waited = resume["best_loss"], resume["best_epoch"], resume["waited"]
+        best_state = resume["best"]
+        generator.set_state(resume["generator"])
+        _set_rng_state(resume["rng"], device)
+    horizon = done + max_epochs if schedule_epochs is None else int(schedule_epochs)
+    total_steps = steps_per_epoch * horizon
+    warmup_steps = int(round(warmup_epochs * steps_per_epoch))
 
     def loss_of(index):
         batch = inputs[torch.as_tensor(index)].to(device, non_blocking=True)
@@ -256,7 +298,7 @@ def train(
         target = y[torch.as_tensor(index)].to(device)
         return F.cross_entropy(logits.float(), target, weight=weight, reduction="sum"), logits
 
-    for epoch in range(1, max_epochs + 1):
+    for epoch in range(done + 1, done + max_epochs + 1):
         started = time.perf_counter()
         set_mode(True)
         order = torch.randperm(n_train, generator=generator).numpy()
@@ -306,9 +348,39 @@ def train(
                     break
         else:
             best_epoch = epoch
-    if best_state is not None and best_epoch != len(history):
+    last_epoch = history[-1]["epoch"]
+    state = None
+    if keep_state:
+        state = {
+            "layout": layout,
+            "optimizer": optimizer.state_dict(),
+            "last": {k: p.detach().clone() for k, p in trainable_params.items()},
+            "epoch": last_epoch,
+            "step": step,
+            "best_loss": best_loss,
+            "best_epoch": best_epoch,
+            "waited": waited,
+            "best": best_state,
+            "generator": generator.get_state(),
+            "rng": _get_rng_state(device),
+        }
+    if best_state is not None and best_epoch != last_epoch:
         with torch.no_grad():
             for name, param in trainable_params.items():
                 param.copy_(best_state[name])
     set_mode(False)
-    return history, best_epoch
+    return history, best_epoch, state
+
+
+def _get_rng_state(device):
+    """torch's default generator states (CPU, and ``device`` when CUDA)."""
+    state = {"cpu": torch.get_rng_state()}
+    if device.type == "cuda":
+        state["cuda"] = torch.cuda.get_rng_state(device)
+    return state
+
+
+def _set_rng_state(state, device):
+    torch.set_rng_state(state["cpu"])
+    if device.type == "cuda" and "cuda" in state:
+        torch.cuda.set_rng_state(state["cuda"], device)

@@ -3,14 +3,18 @@
 :class:`EEGDINOClassifier`, :class:`EEGPTClassifier`,
 :class:`CodeBrainClassifier` and :class:`CBraModClassifier` put each
 encoder's own classification head on a
-pretrained encoder and train it inside ``fit``, in one of three modes:
+pretrained encoder and train it inside ``fit``, in one of four modes:
 
 - ``"linear_probe"``: the encoder is frozen; its features are computed once
   per ``fit`` (under :func:`torch.inference_mode`, in eval mode) and only the
   head trains on them (EEGPT with a channel projection also trains the
   projection, in front of the encoder, so the encoder then runs every epoch);
 - ``"partial"``: the last ``n_trainable_blocks`` blocks, what follows them
-  and the head train;
+  and the head train; the frozen lower blocks run once per ``fit`` (their
+  outputs are kept in memory, up to ``activation_cache_bytes``);
+- ``"lora"``: low-rank adapters [7]_ (through the ``peft`` library) on the
+  linear layers of every encoder block, and the head, train; the encoder's
+  weights stay frozen, and the adapters are merged into them after training;
 - ``"full"``: everything trains, with layer-wise learning-rate decay [4]_ [5]_.
 
 Every ``fit`` starts again from the checkpoint (unless ``warm_start``): the
@@ -34,14 +38,19 @@ References
        Representations with Tremendous EEG Data in BCI. ICLR 2024.
 .. [6] Wang, J. et al. (2025). CBraMod: A Criss-Cross Brain Foundation Model
        for EEG Decoding. ICLR 2025.
+.. [7] Hu, E. J. et al. (2022). LoRA: Low-Rank Adaptation of Large Language
+       Models. ICLR 2022.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
+import importlib
 import math
 import numbers
+import re
+import warnings
 
 import numpy as np
 import torch
@@ -68,17 +77,48 @@ from .embedders import CBraModEmbedder, CodeBrainEmbedder, EEGDINOEmbedder
 
 __all__ = ["CBraModClassifier", "CodeBrainClassifier", "EEGDINOClassifier", "EEGPTClassifier"]
 
-_TUNINGS = ("linear_probe", "partial", "full")
+_TUNINGS = ("linear_probe", "partial", "lora", "full")
+#: Default memory budget of the activations kept by ``tuning="partial"``.
+_ACTIVATION_CACHE_BYTES = 2 * 1024**3
 _CHAN_PROJ_TYPES = ("none", "conv1d_constraint", "linear")
 
 _PARAMETERS = """\
-tuning : {"linear_probe", "partial", "full"}
+tuning : {"linear_probe", "partial", "lora", "full"}
         What trains. ``"linear_probe"``: the head only, on frozen features
         computed once per fit. ``"partial"``: the last ``n_trainable_blocks``
-        encoder blocks, the layers after them and the head. ``"full"``:
-        everything.
+        encoder blocks, the layers after them and the head; the outputs of
+        the frozen blocks below are computed once per fit. ``"lora"``:
+        low-rank adapters (LoRA [7]_, through ``peft``; ``pip install
+        skeegfm[lora]``) on the encoder's linear layers, and the head; the
+        encoder's weights stay frozen, the adapters are merged into them after
+        training, so prediction costs what the plain encoder costs.
+        ``"full"``: everything. See :doc:`/fine_tuning` for their time and
+        memory.
     n_trainable_blocks : int
         Blocks trained with ``tuning="partial"`` (the last ones).
+    lora_rank : int
+        Rank ``r`` of the LoRA update ``B @ A`` of each adapted layer.
+        Default 8.
+    lora_alpha : float
+        LoRA scale numerator: the update is ``(lora_alpha / lora_rank) B @ A``.
+        Default 16 (twice the rank, peft's and common practice).
+    lora_dropout : float
+        Dropout on the input of the LoRA branch. Default 0.0 (peft's default;
+        LoRA [6]_ used none for most of its experiments).
+    lora_target : None | str | list of str
+        Linear layers of the encoder that get adapters. Each entry is a
+        regular expression matched against the end of the module names (after
+        a ``.``), e.g. ``"attn.qkv"`` or ``r"blocks\.[67]\.mlp\.fc\d"``;
+        every entry must match at least one linear layer (the head's layers
+        never match; they train fully). ``None``: the model's
+        ``LORA_TARGET_MODULES`` (attention projections and MLP layers of every
+        block; for CodeBrain, the attention output projection and the linear
+        layer after the global convolution).
+    activation_cache_bytes : int
+        Memory budget (bytes) of ``tuning="partial"``'s kept activations: the
+        outputs of the frozen blocks for all training epochs. When they would
+        need more, the frozen blocks run again at every step instead (with a
+        warning). 0 always recomputes. Default 2 GiB.
     max_epochs : int
         Passes over the training data. Default: %(max_epochs)s.
     batch_size : int
@@ -97,8 +137,15 @@ tuning : {"linear_probe", "partial", "full"}
         (BEiT [4]_). Default 0.65 (LaBraM's fine-tuning [5]_); 1.0 turns it off.
     warmup_epochs : float | "auto"
         Epochs of linear learning-rate warm-up, followed by a cosine decay
-        to zero over the remaining epochs (per optimizer step). ``"auto"``:
-        %(warmup)s of ``max_epochs``.
+        to zero over the remaining epochs of the schedule (per optimizer
+        step). ``"auto"``: %(warmup)s of the schedule's length.
+    schedule_epochs : int | None
+        Length of the learning-rate schedule, in epochs counted from the first
+        epoch of a ``fit`` that starts from the checkpoint. ``None``: the
+        schedule ends with the fit (with ``warm_start``: the epochs trained so
+        far plus ``max_epochs``). Set it to the total number of epochs when
+        training in several warm-started fits: two fits of ``max_epochs=5``
+        with ``schedule_epochs=10`` train as one fit of ``max_epochs=10``.
     validation_fraction : float | None
         Fraction of the training epochs held out (stratified by class) to
         monitor the validation loss; the weights of the epoch with the lowest
@@ -116,9 +163,18 @@ tuning : {"linear_probe", "partial", "full"}
         instead of storing them (:mod:`torch.utils.checkpoint`): less memory
         for long windows, about one more forward pass of time.
     warm_start : bool
-        Continue from the weights of the previous ``fit`` (same classes and
-        channels) instead of starting again from the checkpoint; the
-        optimizer and the schedule start again.""" + "\n    " + INPUT_PARAMETERS_DOC + "\n    " + DEVICE_PARAMETERS_DOC + """
+        Continue from the previous ``fit`` (same classes and channels)
+        instead of starting again from the checkpoint: from its last weights,
+        AdamW's moments, the position in the learning-rate schedule, the
+        early-stopping record (best validation loss and weights, epochs
+        without improvement) and the random state, so that with the same
+        ``random_state`` and data two fits of 5 epochs equal one of 10 (see
+        ``schedule_epochs``); ``history_`` grows. A fit with
+        ``warm_start=True`` keeps that state in ``training_state_`` (the
+        optimizer's moments are twice the trained parameters). Changing
+        ``tuning`` (or the LoRA parameters, or ``n_trainable_blocks``)
+        between fits continues from the weights with a new optimizer and
+        schedule.""" + "\n    " + INPUT_PARAMETERS_DOC + "\n    " + DEVICE_PARAMETERS_DOC + """
     verbose : bool
         Show a progress bar per epoch with the training loss, validation
         loss and validation accuracy.
@@ -153,7 +209,15 @@ classes_ : ndarray of shape (n_classes,)
     n_iter_ : int
         Epochs trained (over all fits when ``warm_start``).
     best_epoch_ : int
-        Epoch (of the last fit) whose weights were kept.""" + "\n    " + FITTED_INPUT_ATTRIBUTES_DOC
+        Epoch (counted over warm-started fits) whose weights were kept.
+    lora_weights_ : dict of str to torch.Tensor
+        ``tuning="lora"`` only: the trained adapter matrices (``lora_A``,
+        ``lora_B``) by parameter name, on the CPU, before merging
+        (``encoder_`` holds the merged weights).
+    training_state_ : dict
+        ``warm_start=True`` only: what the next warm-started fit resumes from
+        (optimizer state, last weights, schedule step, early stopping,
+        random state).""" + "\n    " + FITTED_INPUT_ATTRIBUTES_DOC
 
 
 def _fill_doc(**defaults):
@@ -178,6 +242,35 @@ def _seeded(seed: int, device: torch.device):
             with torch.cuda.device(devices[0]):
                 torch.cuda.manual_seed(seed)
         yield
+
+
+@contextlib.contextmanager
+def _no_fast_paths(model, enabled: bool):
+    """Turn off the encoders' cached evaluation paths (``fast_inference``) for
+    the duration, e.g. while LoRA wrappers sit on layers those paths read the
+    weights of directly."""
+    if not enabled:
+        yield
+        return
+    switched = [m for m in model.modules() if getattr(m, "fast_inference", False) is True]
+    for module in switched:
+        module.fast_inference = False
+    try:
+        yield
+    finally:
+        for module in switched:
+            module.fast_inference = True
+
+
+def _to_cpu(value):
+    """``value`` with every tensor inside (dicts, lists, tuples) moved to the CPU."""
+    if isinstance(value, torch.Tensor):
+        return value.detach().to("cpu")
+    if isinstance(value, dict):
+        return {k: _to_cpu(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_to_cpu(v) for v in value)
+    return value
 
 
 def _check_int(name, value, minimum, allow_none=False):
@@ -221,13 +314,18 @@ class _BaseClassifier(ClassifierMixin, _BaseFoundationEstimator):
     ``_default_record`` (see :class:`~skeegfm._base._BaseFoundationEstimator`),
     ``_blocks_path`` (dotted path of the blocks' ``ModuleList``),
     ``_embedding_prefixes`` (parameters before the blocks),
-    ``_train_head_prefixes`` (parameters of the head, trained in every mode)
-    and ``_warmup_fraction`` (of ``max_epochs``, for ``warmup_epochs="auto"``).
+    ``_train_head_prefixes`` (parameters of the head, trained in every mode),
+    ``_front_prefixes`` (those of them that run before the encoder: the
+    activations of frozen blocks cannot be kept when they train) and
+    ``_warmup_fraction`` (of the schedule, for ``warmup_epochs="auto"``); and
+    the methods :meth:`_to_cut` / :meth:`_from_cut`, the forward pass split at
+    a block (for ``tuning="partial"`` on kept activations).
     """
 
     _blocks_path = ""
     _embedding_prefixes: tuple = ()
     _train_head_prefixes: tuple = ("final_layer.",)
+    _front_prefixes: tuple = ()
     _warmup_fraction = 0.1
 
     # ------------------------------------------------------------ model hooks
@@ -249,6 +347,16 @@ class _BaseClassifier(ClassifierMixin, _BaseFoundationEstimator):
     def _logits_of(self, model, x):
         return self._head_logits(model, self._features(model, x))
 
+    def _to_cut(self, model, x, cut):
+        """What enters block ``cut`` (0-based) for the batch ``x``, as one
+        tensor with the epochs along the first axis."""
+        raise NotImplementedError
+
+    def _from_cut(self, model, h, cut):
+        """Logits from ``h = _to_cut(model, x, cut)``: blocks ``cut`` onwards,
+        what follows them and the head, exactly as ``model`` runs them."""
+        raise NotImplementedError
+
     # ------------------------------------------------------------ parameters
 
     def _check_params(self) -> None:
@@ -256,11 +364,34 @@ class _BaseClassifier(ClassifierMixin, _BaseFoundationEstimator):
         _check_choice("tuning", self.tuning, _TUNINGS)
         _check_int("n_trainable_blocks", self.n_trainable_blocks, 1)
         _check_int("max_epochs", self.max_epochs, 1)
+        _check_int("schedule_epochs", self.schedule_epochs, 1, allow_none=True)
+        if self.schedule_epochs is not None and self.schedule_epochs < self.max_epochs:
+            raise ValueError(
+                f"schedule_epochs={self.schedule_epochs} is shorter than max_epochs="
+                f"{self.max_epochs}; pass schedule_epochs >= max_epochs, or None."
+            )
+        _check_int("lora_rank", self.lora_rank, 1)
+        _check_real("lora_alpha", self.lora_alpha, 0.0, np.inf, low_open=True, high_open=True)
+        _check_real("lora_dropout", self.lora_dropout, 0.0, 1.0, high_open=True)
+        target = self.lora_target
+        if target is not None and (
+            isinstance(target, str) is False
+            and (
+                not isinstance(target, (list, tuple))
+                or not target
+                or not all(isinstance(t, str) and t for t in target)
+            )
+        ):
+            raise TypeError(
+                "lora_target must be None, a module-name pattern (str) or a non-empty list of "
+                f"them, got {target!r}."
+            )
+        _check_int("activation_cache_bytes", self.activation_cache_bytes, 0)
         _check_real("lr", self.lr, 0.0, np.inf, low_open=True, high_open=True)
         _check_real("weight_decay", self.weight_decay, 0.0, np.inf, high_open=True)
         _check_real("layer_decay", self.layer_decay, 0.0, 1.0, low_open=True)
         if not (isinstance(self.warmup_epochs, str) and self.warmup_epochs == "auto"):
-            _check_real("warmup_epochs", self.warmup_epochs, 0.0, self.max_epochs)
+            _check_real("warmup_epochs", self.warmup_epochs, 0.0, self.schedule_epochs or self.max_epochs)
         if self.validation_fraction is not None:
             _check_real(
                 "validation_fraction", self.validation_fraction, 0.0, 1.0, True, True
@@ -275,10 +406,25 @@ class _BaseClassifier(ClassifierMixin, _BaseFoundationEstimator):
             if not isinstance(getattr(self, name), (bool, np.bool_)):
                 raise TypeError(f"{name} must be a bool, got {getattr(self, name)!r}.")
 
-    def _warmup(self) -> float:
+    def _warmup(self, done: int = 0) -> float:
+        """Warm-up epochs, given ``done`` epochs already trained (resumed)."""
         if isinstance(self.warmup_epochs, str):
-            return self._warmup_fraction * self.max_epochs
+            return self._warmup_fraction * (self.schedule_epochs or done + self.max_epochs)
         return float(self.warmup_epochs)
+
+    def _state_signature(self) -> dict:
+        """What a resumed training state must have been saved with."""
+        signature = {"tuning": self.tuning, "chan_proj_type": getattr(self, "chan_proj_type", None)}
+        if self.tuning == "partial":
+            signature["n_trainable_blocks"] = int(self.n_trainable_blocks)
+        if self.tuning == "lora":
+            target = self.lora_target
+            signature.update(
+                lora=(int(self.lora_rank), float(self.lora_alpha), float(self.lora_dropout)),
+                lora_target=[target] if isinstance(target, str) else target and list(target),
+                base=self.encoder_hash_,  # LoRA resumes on the frozen checkpoint
+            )
+        return signature
 
     # ------------------------------------------------------------ fit
 
@@ -323,6 +469,7 @@ class _BaseClassifier(ClassifierMixin, _BaseFoundationEstimator):
                 f"y has a single class ({classes[0]!r}); a classifier needs at least 2 classes."
             )
         warm = self.warm_start and hasattr(self, "encoder_") and hasattr(self, "classes_")
+        saved = None
         if warm:
             if not np.array_equal(classes, self.classes_):
                 raise ValueError(
@@ -331,21 +478,39 @@ class _BaseClassifier(ClassifierMixin, _BaseFoundationEstimator):
                 )
             self._check_input(eeg)
             previous, history = self.encoder_, list(self.history_)
+            saved = getattr(self, "training_state_", None)
+            if saved is not None and saved["signature"]["tuning"] == self.tuning:
+                self._check_schedule_left(saved["train"]["epoch"])
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         device = resolve_device(self.device)
         with _seeded(seed, device):  # loading may draw (a new module's init)
             self._fit_encoder(eeg)
         shared, source = self.encoder_, dict(self.pretrained_source_)
+        resume = None
+        if saved is not None:
+            if saved["signature"] == self._state_signature():
+                resume = saved["train"]
+            else:
+                warnings.warn(
+                    f"warm_start=True: the previous fit trained with other settings "
+                    f"({saved['signature']}); this fit continues from its weights with a new "
+                    "optimizer and learning-rate schedule.",
+                    UserWarning,
+                    stacklevel=2,
+                )
         prepared = self._prepare(eeg)
         # Seeded again: the draws below do not depend on whether the loader ran.
         with _seeded(seed, device):
-            start = previous if warm else shared
+            # LoRA resumes its adapters on the frozen checkpoint; the other
+            # modes (and LoRA without a saved state) on the previous weights.
+            lora_resume = resume is not None and self.tuning == "lora"
+            start = previous if warm and not lora_resume else shared
             model = copy_encoder(start)
-            if not warm:
+            if not warm or lora_resume:
                 self._reset_head(model, len(classes))
             model.to(device)
-            history_fit, best_epoch = self._train(
-                model, start, prepared.data, y_enc, classes, seed, device
+            history_fit, best_epoch, state, model = self._train(
+                model, start, prepared.data, y_enc, classes, seed, device, resume
             )
         fitted = _freeze(model, device, source)
         self.classes_ = classes
@@ -354,18 +519,35 @@ class _BaseClassifier(ClassifierMixin, _BaseFoundationEstimator):
         self.history_ = (history if warm else []) + history_fit
         self.n_iter_ = len(self.history_)
         self.best_epoch_ = best_epoch
+        if state is not None:
+            self.training_state_ = {"signature": state.pop("signature"), "train": state}
+        elif hasattr(self, "training_state_"):
+            del self.training_state_
         return self
 
-    def _trainable(self, model):
-        """Names of the trained parameters and roots of the modules in train mode."""
+    def _check_schedule_left(self, done: int) -> None:
+        if self.schedule_epochs is not None and done + self.max_epochs > self.schedule_epochs:
+            raise ValueError(
+                f"warm_start=True: {done} epochs are trained and max_epochs={self.max_epochs} "
+                f"more would pass the end of the learning-rate schedule (schedule_epochs="
+                f"{self.schedule_epochs}); raise schedule_epochs, or pass warm_start=False to "
+                "start again."
+            )
+
+    def _trainable(self, model, fixed=None):
+        """Names of the trained parameters and roots of the modules in train mode.
+
+        ``fixed``: names of parameters frozen by design (``requires_grad``
+        False before LoRA froze everything else); default: read from ``model``.
+        """
         blocks = self._blocks(model)
         n_blocks = len(blocks)
         ids = _training.layer_ids(model, self._blocks_path + ".", self._embedding_prefixes, n_blocks)
         # Frozen by design (requires_grad=False) or unused outside pretraining.
         skip = tuple(getattr(model, "_pretraining_only_prefixes", ()))
-        usable = {
-            n for n, p in model.named_parameters() if p.requires_grad and not n.startswith(skip)
-        }
+        if fixed is None:
+            fixed = {n for n, p in model.named_parameters() if not p.requires_grad}
+        usable = {n for n, _ in model.named_parameters() if n not in fixed and not n.startswith(skip)}
         head = {n for n in ids if n.startswith(self._train_head_prefixes)}
         roots = [p.rstrip(".") for p in self._train_head_prefixes]
         if self.tuning == "linear_probe":
@@ -379,13 +561,85 @@ class _BaseClassifier(ClassifierMixin, _BaseFoundationEstimator):
                 )
             names = {n for n, i in ids.items() if i > n_blocks - k} | head
             roots += [f"{self._blocks_path}.{i}" for i in range(n_blocks - k, n_blocks)]
+        elif self.tuning == "lora":
+            # peft's adapter matrices and the head; the whole model runs in
+            # train mode (dropout as in pretraining), as peft's fine-tuning does.
+            names = {n for n in ids if ".lora_A." in n or ".lora_B." in n} | head
+            roots = [""]
         else:
             names = set(ids)
             roots = [""]
         return names & usable, roots, ids, n_blocks
 
-    def _train(self, model, start, data, y_enc, classes, seed, device):
-        names, roots, ids, n_blocks = self._trainable(model)
+    # ------------------------------------------------------------ LoRA
+
+    def _lora_targets(self, model) -> list:
+        """Full names of the linear layers ``lora_target`` selects in ``model``."""
+        patterns = self.lora_target
+        if patterns is None:
+            module = importlib.import_module(type(model).__module__)
+            patterns = getattr(module, "LORA_TARGET_MODULES", None)
+            if not patterns:
+                raise ValueError(
+                    f"{type(model).__name__} names no default LoRA target modules "
+                    "(LORA_TARGET_MODULES); pass lora_target."
+                )
+        elif isinstance(patterns, str):
+            patterns = [patterns]
+        excluded = tuple(self._train_head_prefixes) + tuple(
+            getattr(model, "_pretraining_only_prefixes", ())
+        )
+        linear = [
+            name
+            for name, module in model.named_modules()
+            if isinstance(module, torch.nn.Linear) and name and not name.startswith(excluded)
+        ]
+        targets = set()
+        for pattern in patterns:
+            try:
+                regex = re.compile(rf"(?:.*\.)?(?:{pattern})")
+            except re.error as err:
+                raise ValueError(
+                    f"lora_target entry {pattern!r} is not a valid regular expression ({err})."
+                ) from None
+            hits = [name for name in linear if regex.fullmatch(name)]
+            if not hits:
+                shown = ", ".join(linear[:8]) + (", ..." if len(linear) > 8 else "")
+                raise ValueError(
+                    f"lora_target entry {pattern!r} matches no linear layer of the "
+                    f"{type(model).__name__} encoder (its linear layers: {shown}); pass the "
+                    "end of such a name (e.g. 'attn.qkv') or a regular expression matching it."
+                )
+            targets.update(hits)
+        return sorted(targets)
+
+    def _add_lora(self, model):
+        """Inject LoRA adapters (peft) into ``model``; returns the PeftModel wrapper."""
+        try:
+            from peft import LoraConfig, get_peft_model
+        except ImportError as err:
+            raise ImportError(
+                'tuning="lora" needs the peft library: pip install "skeegfm[lora]" '
+                "(or pip install peft)."
+            ) from err
+        config = LoraConfig(
+            r=int(self.lora_rank),
+            lora_alpha=float(self.lora_alpha),
+            lora_dropout=float(self.lora_dropout),
+            target_modules=self._lora_targets(model),
+            bias="none",
+        )
+        return get_peft_model(model, config)
+
+    # ------------------------------------------------------------ training
+
+    def _train(self, model, start, data, y_enc, classes, seed, device, resume=None):
+        """Train ``model`` (a private copy) in place; returns ``(history,
+        best_epoch, state, model)``, the last being the model to keep (LoRA:
+        the adapters merged into the weights)."""
+        fixed = {n for n, p in model.named_parameters() if not p.requires_grad}
+        peft_model = self._add_lora(model) if self.tuning == "lora" else None
+        names, roots, ids, n_blocks = self._trainable(model, fixed)
         for name, param in model.named_parameters():
             param.requires_grad_(name in names)
         params = {n: p for n, p in model.named_parameters() if n in names}
@@ -397,12 +651,18 @@ class _BaseClassifier(ClassifierMixin, _BaseFoundationEstimator):
                 for root in roots:
                     modules[root].train()
 
-        # Frozen features once per fit when nothing in front of the head trains.
-        cached = all(n.startswith("final_layer.") for n in names)
-        if cached:
+        inputs, forward, cached = None, None, False
+        if all(n.startswith("final_layer.") for n in names):
+            # Frozen features once per fit when nothing in front of the head trains.
+            cached = True
             inputs = torch.from_numpy(self._run(start, data, self._features))
             forward = functools.partial(self._head_logits, model)
-        else:
+        elif self.tuning == "partial" and not any(n.startswith(self._front_prefixes) for n in names):
+            cut = n_blocks - int(self.n_trainable_blocks)
+            inputs = self._kept_activations(start, data, cut)
+            if inputs is not None:
+                forward = functools.partial(self._from_cut, model, cut=cut)
+        if inputs is None:
             inputs = torch.from_numpy(np.ascontiguousarray(data) if data.flags.writeable else data.copy())
             forward = functools.partial(self._logits_of, model)
 
@@ -414,12 +674,16 @@ class _BaseClassifier(ClassifierMixin, _BaseFoundationEstimator):
             names,
             ids,
             weight_decay=self.weight_decay,
-            layer_decay=self.layer_decay if self.tuning != "linear_probe" else 1.0,
+            layer_decay=self.layer_decay if self.tuning in ("partial", "full") else 1.0,
             n_blocks=n_blocks,
         )
         generator = torch.Generator().manual_seed(seed)
-        with _training.checkpointed(self._blocks(model), self.gradient_checkpointing and not cached):
-            return _training.train(
+        done = resume["epoch"] if resume is not None else 0
+        checkpointing = self.gradient_checkpointing and not cached
+        with _training.checkpointed(self._blocks(model), checkpointing), _no_fast_paths(
+            model, peft_model is not None
+        ):
+            history, best_epoch, state = _training.train(
                 forward=forward,
                 set_mode=set_mode,
                 inputs=inputs,
@@ -430,7 +694,7 @@ class _BaseClassifier(ClassifierMixin, _BaseFoundationEstimator):
                 trainable_params=params,
                 lr=float(self.lr),
                 max_epochs=int(self.max_epochs),
-                warmup_epochs=self._warmup(),
+                warmup_epochs=self._warmup(done),
                 batch_size=int(self.batch_size),
                 patience=self.patience,
                 class_weight=weight,
@@ -438,7 +702,45 @@ class _BaseClassifier(ClassifierMixin, _BaseFoundationEstimator):
                 autocast=self._autocast,
                 device=device,
                 progress=self._progress() if self.verbose else None,
+                schedule_epochs=self.schedule_epochs,
+                resume=resume,
+                keep_state=bool(self.warm_start),
             )
+        if state is not None:
+            state = _to_cpu(state)
+            state["signature"] = self._state_signature()
+        if peft_model is not None:
+            self.lora_weights_ = {
+                n: p.detach().to("cpu").clone() for n, p in params.items() if ".lora_" in n
+            }
+            # peft folds each B @ A * alpha / r into its layer's weight and puts
+            # the plain layer back: the kept model is an ordinary encoder.
+            model = peft_model.merge_and_unload()
+        elif hasattr(self, "lora_weights_"):
+            del self.lora_weights_
+        return history, best_epoch, state, model
+
+    def _kept_activations(self, start, data, cut):
+        """Outputs of the frozen blocks below ``cut`` for every epoch (a float32
+        tensor), computed once in inference mode; None (recompute) when they
+        exceed ``activation_cache_bytes``."""
+        budget = int(self.activation_cache_bytes)
+        if budget == 0:
+            return None
+        fn = functools.partial(self._to_cut, cut=cut)
+        one = self._run(start, data[:1], fn)
+        need = one.nbytes * len(data)
+        if need > budget:
+            warnings.warn(
+                f'tuning="partial": the outputs of the {cut} frozen blocks for {len(data)} epochs '
+                f"need {need / 2**20:.0f} MiB, more than activation_cache_bytes={budget} "
+                f"({budget / 2**20:.0f} MiB); the frozen blocks run again at every step "
+                "(slower). Raise activation_cache_bytes to keep them.",
+                UserWarning,
+                stacklevel=4,
+            )
+            return None
+        return torch.from_numpy(self._run(start, data, fn))
 
     def _class_weights(self, classes, y_train):
         """Per-class weights of the loss (float32 tensor) or None."""
@@ -652,12 +954,18 @@ class EEGDINOClassifier(_BaseClassifier):
         *,
         tuning="linear_probe",
         n_trainable_blocks=2,
+        lora_rank=8,
+        lora_alpha=16,
+        lora_dropout=0.0,
+        lora_target=None,
+        activation_cache_bytes=_ACTIVATION_CACHE_BYTES,
         max_epochs=50,
         batch_size=64,
         lr=5e-4,
         weight_decay=0.05,
         layer_decay=0.65,
         warmup_epochs="auto",
+        schedule_epochs=None,
         validation_fraction=0.1,
         patience=10,
         class_weight=None,
@@ -678,12 +986,18 @@ class EEGDINOClassifier(_BaseClassifier):
         self.checkpoint = checkpoint
         self.tuning = tuning
         self.n_trainable_blocks = n_trainable_blocks
+        self.lora_rank = lora_rank
+        self.lora_alpha = lora_alpha
+        self.lora_dropout = lora_dropout
+        self.lora_target = lora_target
+        self.activation_cache_bytes = activation_cache_bytes
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.lr = lr
         self.weight_decay = weight_decay
         self.layer_decay = layer_decay
         self.warmup_epochs = warmup_epochs
+        self.schedule_epochs = schedule_epochs
         self.validation_fraction = validation_fraction
         self.patience = patience
         self.class_weight = class_weight
@@ -707,6 +1021,30 @@ class EEGDINOClassifier(_BaseClassifier):
 
     def _head_logits(self, model, features):
         return model.final_layer(features, model.n_chans)
+
+    @staticmethod
+    def _blocks_between(model, tokens, first, stop):
+        # EEGDINO.forward's loop over blocks first..stop-1 (global tokens
+        # joining after block ``global_token_layer``, 1-based).
+        for index in range(first + 1, stop + 1):
+            tokens = model.encoder_layers[index - 1](tokens)
+            if index == model.global_token_layer:
+                glob = model.global_tokens.expand(tokens.shape[0], -1, -1).to(tokens.dtype)
+                tokens = torch.cat((glob, tokens), dim=1)
+        return tokens
+
+    def _to_cut(self, model, x, cut):
+        B, C, T = x.shape
+        P = model.patch_size
+        n_patches = -(-T // P)
+        if n_patches * P != T:
+            x = torch.nn.functional.pad(x, (0, n_patches * P - T))
+        tokens = model.patch_embedding(x.reshape(B, C, n_patches, P))
+        return self._blocks_between(model, tokens, 0, cut)
+
+    def _from_cut(self, model, h, cut):
+        tokens = self._blocks_between(model, h, cut, len(model.encoder_layers))
+        return model.final_layer(tokens[:, model.n_global_tokens :], model.n_chans)
 
 
 @_fill_doc(
@@ -786,6 +1124,7 @@ class EEGPTClassifier(_BaseClassifier):
         "target_encoder.summary_token",
     )
     _train_head_prefixes = ("final_layer.", "chan_proj.")
+    _front_prefixes = ("chan_proj.",)
     _warmup_fraction = 0.2
 
     def __init__(
@@ -796,12 +1135,18 @@ class EEGPTClassifier(_BaseClassifier):
         patch_stride=None,
         tuning="linear_probe",
         n_trainable_blocks=2,
+        lora_rank=8,
+        lora_alpha=16,
+        lora_dropout=0.0,
+        lora_target=None,
+        activation_cache_bytes=_ACTIVATION_CACHE_BYTES,
         max_epochs=100,
         batch_size=64,
         lr=4e-4,
         weight_decay=0.01,
         layer_decay=0.65,
         warmup_epochs="auto",
+        schedule_epochs=None,
         validation_fraction=0.1,
         patience=10,
         class_weight=None,
@@ -824,12 +1169,18 @@ class EEGPTClassifier(_BaseClassifier):
         self.patch_stride = patch_stride
         self.tuning = tuning
         self.n_trainable_blocks = n_trainable_blocks
+        self.lora_rank = lora_rank
+        self.lora_alpha = lora_alpha
+        self.lora_dropout = lora_dropout
+        self.lora_target = lora_target
+        self.activation_cache_bytes = activation_cache_bytes
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.lr = lr
         self.weight_decay = weight_decay
         self.layer_decay = layer_decay
         self.warmup_epochs = warmup_epochs
+        self.schedule_epochs = schedule_epochs
         self.validation_fraction = validation_fraction
         self.patience = patience
         self.class_weight = class_weight
@@ -870,6 +1221,43 @@ class EEGPTClassifier(_BaseClassifier):
 
     def _fixed_ch_names(self):
         return [ch["ch_name"] for ch in self.encoder_.chs_info]
+
+    def _to_cut(self, model, x, cut):
+        # _EEGTransformer.forward up to block ``cut``: one sequence of channel
+        # tokens + summary tokens per patch, kept as (B, n_patches, T, D).
+        enc = model.target_encoder
+        tokens = enc.patch_embed(model.chan_proj(x))  # (B, N, C, D)
+        B, N, C, D = tokens.shape
+        tokens = tokens + enc.chan_embed(model.chans_id.reshape(-1)).to(tokens.dtype)
+        summary = enc.summary_token.to(tokens.dtype).expand(B * N, enc.embed_num, D)
+        seq = torch.cat((tokens.reshape(B * N, C, D), summary), dim=1)
+        for block in enc.blocks[:cut]:
+            seq = block(seq)
+        return seq.reshape(B, N, seq.shape[1], D)
+
+    def _from_cut(self, model, h, cut):
+        from .models.eegpt import _summary_rows_of_block
+
+        enc = model.target_encoder
+        B, N, T, D = h.shape
+        E, depth = enc.embed_num, len(enc.blocks)
+        summary_only_last = not enc.training and enc.summary_only_last_block
+
+        def run(seq):  # _EEGTransformer._run_blocks from block ``cut``
+            for i in range(cut, depth):
+                if summary_only_last and i == depth - 1:
+                    return _summary_rows_of_block(enc.blocks[i], seq, E)
+                seq = enc.blocks[i](seq)
+            return seq[:, -E:]
+
+        seq = h.reshape(B * N, T, D)
+        if enc.training:
+            summary = run(seq)
+        else:
+            rows = max(1, enc.inference_chunk_tokens // T)
+            summary = torch.cat([run(part) for part in seq.split(rows)])
+        z = enc.norm(summary).reshape(B, N, E, D)
+        return model.final_layer(z)
 
     def _reset_head(self, model, n_classes):
         from .models.eegpt import _ChannelConvProjection, _ChannelLinearProjection
@@ -955,12 +1343,18 @@ class CodeBrainClassifier(_BaseClassifier):
         *,
         tuning="linear_probe",
         n_trainable_blocks=2,
+        lora_rank=8,
+        lora_alpha=16,
+        lora_dropout=0.0,
+        lora_target=None,
+        activation_cache_bytes=_ACTIVATION_CACHE_BYTES,
         max_epochs=50,
         batch_size=64,
         lr=5e-4,
         weight_decay=0.05,
         layer_decay=0.65,
         warmup_epochs="auto",
+        schedule_epochs=None,
         validation_fraction=0.1,
         patience=10,
         class_weight=None,
@@ -981,12 +1375,18 @@ class CodeBrainClassifier(_BaseClassifier):
         self.checkpoint = checkpoint
         self.tuning = tuning
         self.n_trainable_blocks = n_trainable_blocks
+        self.lora_rank = lora_rank
+        self.lora_alpha = lora_alpha
+        self.lora_dropout = lora_dropout
+        self.lora_target = lora_target
+        self.activation_cache_bytes = activation_cache_bytes
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.lr = lr
         self.weight_decay = weight_decay
         self.layer_decay = layer_decay
         self.warmup_epochs = warmup_epochs
+        self.schedule_epochs = schedule_epochs
         self.validation_fraction = validation_fraction
         self.patience = patience
         self.class_weight = class_weight
@@ -1013,6 +1413,36 @@ class CodeBrainClassifier(_BaseClassifier):
     def _fixed_n_times(self):
         return int(self.encoder_.n_times)
 
+    def _to_cut(self, model, x, cut):
+        # CodeBrain._encode's plain path up to residual block ``cut``: the
+        # running residual h, the blocks' common input x0 and the sum of the
+        # skip outputs so far, concatenated along the channels (B, 2R + S, L).
+        patches = model._patchify(x)
+        B, C, S, _ = patches.shape
+        e = model.patch_embedding(patches, None)
+        x0 = model.init_conv(e.permute(0, 3, 1, 2).reshape(B, model.emb_dim, C * S))
+        blocks = model.residual_layer.residual_blocks
+        h = x0
+        skip = torch.zeros(
+            B, blocks[0].skip_conv.out_channels, C * S, dtype=x0.dtype, device=x0.device
+        )
+        for block in blocks[:cut]:
+            h, s = block(h, x0)
+            skip = skip + s
+        return torch.cat((h, x0, skip), dim=1)
+
+    def _from_cut(self, model, h, cut):
+        blocks = model.residual_layer.residual_blocks
+        R = blocks[0].res_channels
+        h, x0, skip = h[:, :R], h[:, R : 2 * R], h[:, 2 * R :]
+        for block in blocks[cut:]:
+            h, s = block(h, x0)
+            skip = skip + s
+        x = model.final_conv(skip * math.sqrt(1.0 / len(blocks)))
+        B = x.shape[0]
+        C, S = model.n_chans, model.n_times // model.patch_size
+        feats = model.norm(x.transpose(1, 2).reshape(B, C, S, -1))
+        return model.final_layer(feats)
 
 @_fill_doc(
     max_epochs="50 (CBraMod's fine-tuning)",

@@ -54,6 +54,14 @@ _SGCONV_CHANNELS = 4  # output channels per input channel of the global convolut
 _SGCONV_KERNEL_DIM = 2  # length of the coarsest kernel of each scale
 _N_HEADS = 4  # heads of the sliding-window attention
 
+#: Modules adapted by LoRA fine-tuning by default (``tuning="lora"`` of
+#: :class:`skeegfm.classifiers.CodeBrainClassifier`): in every residual block,
+#: the output projection of the sliding-window attention and the channel-mixing
+#: linear layer after the global convolution (the block's linear layers; the
+#: attention's packed ``in_proj_weight`` is a parameter, not a linear module,
+#: and the convolutions are weight-normalised, so they are not adapted).
+LORA_TARGET_MODULES = ("attention.out_proj", "sgconv.output_linear")
+
 
 # --------------------------------------------------------------------------- helpers
 def _version_key(tensors):

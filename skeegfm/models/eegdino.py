@@ -436,6 +436,12 @@ class EEGDINO(HubMixin, nn.Module):
 # Original (authors') checkpoints
 # --------------------------------------------------------------------------
 
+#: Modules adapted by LoRA fine-tuning by default (``tuning="lora"`` of
+#: :class:`skeegfm.classifiers.EEGDINOClassifier`): in every encoder block, the
+#: packed query/key/value projection, the attention output projection and the
+#: two MLP layers, matched as suffixes of the module names.
+LORA_TARGET_MODULES = ("attn.qkv", "attn.proj", "mlp.fc1", "mlp.fc2")
+
 _ENCODER_PREFIXES = ("patch_embedding.", "encoder_layers.", "global_tokens")
 _FINETUNED_HEAD = {
     "full_linear.": "final_layer.token_proj.0.",

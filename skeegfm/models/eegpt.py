@@ -54,6 +54,12 @@ _ORIGINAL_PROBE_NAMES = {
 }
 _PRETRAINING_PREFIXES = ("encoder.", "predictor.", "reconstructor.")
 
+#: Modules adapted by LoRA fine-tuning by default (``tuning="lora"`` of
+#: :class:`skeegfm.classifiers.EEGPTClassifier`): in every block of the target
+#: encoder, the packed query/key/value projection, the attention output
+#: projection and the two MLP layers, matched as suffixes of the module names.
+LORA_TARGET_MODULES = ("attn.qkv", "attn.proj", "mlp.fc1", "mlp.fc2")
+
 
 # --------------------------------------------------------------------------- blocks
 
