@@ -2,8 +2,11 @@
 
 For each encoder (released architecture sizes: EEG-DINO small, EEGPT large4E,
 CodeBrain; random weights, ``checkpoint=None``, since the cost does not depend
-on the values) and each tuning mode, one subprocess fits the classifier on
-the 192 bundled EEGMAT epochs (19 channels, 4 s) and reports
+on the values) and each tuning mode, one subprocess (so that the peak memory
+is the mode's own) fits the classifier on the 192 bundled EEGMAT epochs
+(19 channels, 4 s) and reports
+
+- ``trainable``: number of trained parameters (those handed to AdamW);
 
 - ``setup_s``: fit time outside the epochs (loading, input adaptation, the
   private copy, and for ``linear_probe`` the frozen features, computed once);
@@ -14,6 +17,14 @@ the 192 bundled EEGMAT epochs (19 channels, 4 s) and reports
 - ``rss_mb``: peak resident memory of the process (``ru_maxrss``) and
   ``rss_fit_mb``: its increase during ``fit`` (torch's allocations included,
   which tracemalloc would not see).
+
+Modes: ``linear_probe``, ``partial`` (the last 2 blocks, on the kept
+activations of the frozen ones), ``partial_recompute`` (the same with
+``activation_cache_bytes=0``: the frozen blocks run at every step, as before
+the activations were kept), ``lora`` (rank 8 on the default targets) and
+``full``. The modes of an encoder run one after the other in one invocation
+(interleaved with nothing else of ours, but the machine may be shared: read
+the ratios, printed at the end per encoder, rather than the seconds).
 
 Run: ``python benchmarks/bench_classifiers.py [--threads 2] [--json out.json]``
 (``--encoders EEGPT --modes full --epochs 1 --gradient-checkpointing`` for one
@@ -33,8 +44,8 @@ import warnings
 from pathlib import Path
 
 ENCODERS = ("EEGDINO", "EEGPT", "CodeBrain")
-MODES = ("linear_probe", "partial", "full")
-EPOCHS = {"linear_probe": 5, "partial": 2, "full": 2}
+MODES = ("linear_probe", "partial", "partial_recompute", "lora", "full")
+EPOCHS = {"linear_probe": 5, "partial": 2, "partial_recompute": 1, "lora": 1, "full": 1}
 
 
 def _rss_mb() -> float:
@@ -47,14 +58,24 @@ def run_one(encoder: str, mode: str, threads: int, epochs: int, checkpointing=Fa
     import torch
 
     import skeegfm
+    from skeegfm import _training
     from skeegfm.datasets import load_eegmat
 
     torch.set_num_threads(threads)
     data, y, _ = load_eegmat(return_X_y=True, verbose=False)
     cls = getattr(skeegfm, f"{encoder}Classifier")
+    trainable = []
+    train = _training.train
+
+    def counting_train(**kwargs):  # the parameters handed to AdamW
+        trainable.append(sum(p.numel() for p in kwargs["trainable_params"].values()))
+        return train(**kwargs)
+
+    _training.train = counting_train
     clf = cls(
         checkpoint=None,
-        tuning=mode,
+        tuning="partial" if mode == "partial_recompute" else mode,
+        activation_cache_bytes=0 if mode == "partial_recompute" else 2 * 1024**3,
         n_trainable_blocks=2,
         max_epochs=epochs,
         validation_fraction=None,
@@ -82,6 +103,7 @@ def run_one(encoder: str, mode: str, threads: int, epochs: int, checkpointing=Fa
         "gradient_checkpointing": checkpointing,
         "n_epochs_data": len(y),
         "n_params": int(n_params),
+        "trainable": int(trainable[-1]),
         "epochs": epochs,
         "setup_s": fit_s - sum(durs),
         "epoch_s": float(np.median(durs)),
@@ -115,7 +137,7 @@ def main(argv=None):
 
     results = []
     header = (
-        f"{'encoder':10s} {'mode':13s} {'params':>10s} {'setup s':>8s} {'s/epoch':>8s} "
+        f"{'encoder':10s} {'mode':17s} {'params':>10s} {'trainable':>10s} {'setup s':>8s} {'s/epoch':>8s} "
         f"{'infer s':>8s} {'ep/inf':>7s} {'peak MB':>8s} {'fit +MB':>8s}"
     )
     print(
@@ -136,21 +158,42 @@ def main(argv=None):
                     cmd, capture_output=True, text=True, timeout=args.timeout, env=env
                 )
             except subprocess.TimeoutExpired:
-                print(f"{encoder:10s} {mode:13s} timed out after {args.timeout:.0f} s")
+                print(f"{encoder:10s} {mode:17s} timed out after {args.timeout:.0f} s")
                 continue
             if proc.returncode:
-                print(f"{encoder:10s} {mode:13s} failed:\n{proc.stderr[-2000:]}")
+                print(f"{encoder:10s} {mode:17s} failed:\n{proc.stderr[-2000:]}")
                 continue
             r = json.loads(proc.stdout.strip().splitlines()[-1])
             results.append(r)
             print(
-                f"{encoder:10s} {mode:13s} {r['n_params']:>10,d} {r['setup_s']:8.2f} "
+                f"{encoder:10s} {mode:17s} {r['n_params']:>10,d} {r['trainable']:>10,d} {r['setup_s']:8.2f} "
                 f"{r['epoch_s']:8.2f} {r['infer_s']:8.2f} {r['epoch_over_infer']:7.2f} "
                 f"{r['rss_mb']:8.0f} {r['rss_fit_mb']:8.0f}",
                 flush=True,
             )
+        _print_ratios(encoder, [r for r in results if r["encoder"] == encoder])
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
+
+
+def _print_ratios(encoder, rows):
+    """The ratios of issue 18's goals, from the rows of one encoder."""
+    by_mode = {r["mode"]: r for r in rows}
+    full, lora = by_mode.get("full"), by_mode.get("lora")
+    if full and lora:
+        print(
+            f"{encoder}: lora / full: peak RSS {lora['rss_mb'] / full['rss_mb']:.2f}x, "
+            f"fit RSS increase {lora['rss_fit_mb'] / max(full['rss_fit_mb'], 1):.2f}x, "
+            f"s/epoch {lora['epoch_s'] / full['epoch_s']:.2f}x"
+        )
+    kept, again = by_mode.get("partial"), by_mode.get("partial_recompute")
+    if kept and again:
+        print(
+            f"{encoder}: partial, kept activations vs recomputed: "
+            f"{again['epoch_s'] / kept['epoch_s']:.1f}x faster per epoch "
+            f"(+{kept['setup_s'] - again['setup_s']:.1f} s of setup, once per fit), "
+            f"peak RSS {kept['rss_mb'] / again['rss_mb']:.2f}x"
+        )
 
 
 if __name__ == "__main__":

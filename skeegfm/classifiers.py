@@ -108,7 +108,7 @@ tuning : {"linear_probe", "partial", "lora", "full"}
     lora_target : None | str | list of str
         Linear layers of the encoder that get adapters. Each entry is a
         regular expression matched against the end of the module names (after
-        a ``.``), e.g. ``"attn.qkv"`` or ``r"blocks\.[67]\.mlp\.fc\d"``;
+        a ``.``), e.g. ``"attn.qkv"`` or ``"blocks.[67].mlp.fc[12]"``;
         every entry must match at least one linear layer (the head's layers
         never match; they train fully). ``None``: the model's
         ``LORA_TARGET_MODULES`` (attention projections and MLP layers of every
@@ -1251,7 +1251,9 @@ class EEGPTClassifier(_BaseClassifier):
             return seq[:, -E:]
 
         seq = h.reshape(B * N, T, D)
-        if enc.training:
+        if enc.training or torch.is_grad_enabled():
+            # Training: one pass over all sequences (the model's chunks, made
+            # for cache locality in inference, only add autograd overhead).
             summary = run(seq)
         else:
             rows = max(1, enc.inference_chunk_tokens // T)
