@@ -934,6 +934,8 @@ class EEGDINOClassifier(_BaseClassifier):
            Transformers. ICLR 2022.
     .. [5] Jiang, W. et al. (2024). Large Brain Model for Learning Generic
            Representations with Tremendous EEG Data in BCI. ICLR 2024.
+    .. [6] Hu, E. J. et al. (2022). LoRA: Low-Rank Adaptation of Large
+           Language Models. ICLR 2022.
 
     Examples
     --------
@@ -1108,6 +1110,8 @@ class EEGPTClassifier(_BaseClassifier):
            Transformers. ICLR 2022.
     .. [5] Jiang, W. et al. (2024). Large Brain Model for Learning Generic
            Representations with Tremendous EEG Data in BCI. ICLR 2024.
+    .. [6] Hu, E. J. et al. (2022). LoRA: Low-Rank Adaptation of Large
+           Language Models. ICLR 2022.
 
     Examples
     --------
@@ -1326,6 +1330,8 @@ class CodeBrainClassifier(_BaseClassifier):
            Transformers. ICLR 2022.
     .. [5] Jiang, W. et al. (2024). Large Brain Model for Learning Generic
            Representations with Tremendous EEG Data in BCI. ICLR 2024.
+    .. [6] Hu, E. J. et al. (2022). LoRA: Low-Rank Adaptation of Large
+           Language Models. ICLR 2022.
 
     Examples
     --------
