@@ -101,10 +101,10 @@ tuning : {"linear_probe", "partial", "lora", "full"}
         Default 8.
     lora_alpha : float
         LoRA scale numerator: the update is ``(lora_alpha / lora_rank) B @ A``.
-        Default 16 (twice the rank, peft's and common practice).
+        Default 16 (twice the rank, a common choice; the scale is then 2).
     lora_dropout : float
-        Dropout on the input of the LoRA branch. Default 0.0 (peft's default;
-        LoRA [6]_ used none for most of its experiments).
+        Dropout on the input of the LoRA branch (training only). Default
+        0.0 (peft's default).
     lora_target : None | str | list of str
         Linear layers of the encoder that get adapters. Each entry is a
         regular expression matched against the end of the module names (after
@@ -349,7 +349,8 @@ class _BaseClassifier(ClassifierMixin, _BaseFoundationEstimator):
 
     def _to_cut(self, model, x, cut):
         """What enters block ``cut`` (0-based) for the batch ``x``, as one
-        tensor with the epochs along the first axis."""
+        tensor with the epochs along the first axis. Without an override,
+        ``tuning="partial"`` runs the frozen blocks at every step."""
         raise NotImplementedError
 
     def _from_cut(self, model, h, cut):
@@ -657,7 +658,11 @@ class _BaseClassifier(ClassifierMixin, _BaseFoundationEstimator):
             cached = True
             inputs = torch.from_numpy(self._run(start, data, self._features))
             forward = functools.partial(self._head_logits, model)
-        elif self.tuning == "partial" and not any(n.startswith(self._front_prefixes) for n in names):
+        elif (
+            self.tuning == "partial"
+            and type(self)._to_cut is not _BaseClassifier._to_cut  # the model splits at a block
+            and not any(n.startswith(self._front_prefixes) for n in names)
+        ):
             cut = n_blocks - int(self.n_trainable_blocks)
             inputs = self._kept_activations(start, data, cut)
             if inputs is not None:
