@@ -22,9 +22,13 @@ Modes: ``linear_probe``, ``partial`` (the last 2 blocks, on the kept
 activations of the frozen ones), ``partial_recompute`` (the same with
 ``activation_cache_bytes=0``: the frozen blocks run at every step, as before
 the activations were kept), ``lora`` (rank 8 on the default targets) and
-``full``. The modes of an encoder run one after the other in one invocation
-(interleaved with nothing else of ours, but the machine may be shared: read
-the ratios, printed at the end per encoder, rather than the seconds).
+``full``; on request also ``lora_attn`` (LoRA on the attention projections
+only, the choice of Hu et al. 2022: ``lora_target=["attn.qkv", "attn.proj"]``
+for EEG-DINO and EEGPT) and any mode with the suffix ``_ckpt`` (with
+``gradient_checkpointing=True``). The modes of an encoder run one after the
+other in one invocation (the machine may be shared: read the ratios, printed
+after each encoder, rather than the seconds). ``--no-infer`` skips the
+inference pass after each fit.
 
 Run: ``python benchmarks/bench_classifiers.py [--threads 2] [--json out.json]``
 (``--encoders EEGPT --modes full --epochs 1 --gradient-checkpointing`` for one
@@ -45,7 +49,7 @@ from pathlib import Path
 
 ENCODERS = ("EEGDINO", "EEGPT", "CodeBrain")
 MODES = ("linear_probe", "partial", "partial_recompute", "lora", "full")
-EPOCHS = {"linear_probe": 5, "partial": 2, "partial_recompute": 1, "lora": 1, "full": 1}
+EPOCHS = {"linear_probe": 5, "partial": 2, "partial_recompute": 1, "lora": 1, "lora_attn": 1, "full": 1}
 
 
 def _rss_mb() -> float:
@@ -53,7 +57,7 @@ def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def run_one(encoder: str, mode: str, threads: int, epochs: int, checkpointing=False) -> dict:
+def run_one(encoder: str, mode: str, threads: int, epochs: int, checkpointing=False, infer=True) -> dict:
     import numpy as np
     import torch
 
@@ -72,10 +76,14 @@ def run_one(encoder: str, mode: str, threads: int, epochs: int, checkpointing=Fa
         return train(**kwargs)
 
     _training.train = counting_train
+    base = mode.removesuffix("_ckpt")
+    checkpointing = checkpointing or mode.endswith("_ckpt")
+    extra = {"lora_target": ["attn.qkv", "attn.proj"]} if base == "lora_attn" else {}
     clf = cls(
         checkpoint=None,
-        tuning="partial" if mode == "partial_recompute" else mode,
-        activation_cache_bytes=0 if mode == "partial_recompute" else 2 * 1024**3,
+        tuning={"partial_recompute": "partial", "lora_attn": "lora"}.get(base, base),
+        activation_cache_bytes=0 if base == "partial_recompute" else 2 * 1024**3,
+        **extra,
         n_trainable_blocks=2,
         max_epochs=epochs,
         validation_fraction=None,
@@ -92,8 +100,9 @@ def run_one(encoder: str, mode: str, threads: int, epochs: int, checkpointing=Fa
         fit_s = time.perf_counter() - start
         rss_fit = _rss_mb()
         start = time.perf_counter()
-        clf.predict_proba(data)
-        infer_s = time.perf_counter() - start
+        if infer:
+            clf.predict_proba(data)
+        infer_s = time.perf_counter() - start if infer else float("nan")
     durs = [h["dur"] for h in clf.history_]
     n_params = sum(p.numel() for p in clf.encoder_.parameters())
     return {
@@ -109,7 +118,7 @@ def run_one(encoder: str, mode: str, threads: int, epochs: int, checkpointing=Fa
         "epoch_s": float(np.median(durs)),
         "epoch_durs": durs,
         "infer_s": infer_s,
-        "epoch_over_infer": float(np.median(durs)) / infer_s,
+        "epoch_over_infer": float(np.median(durs)) / infer_s if infer else float("nan"),
         "rss_mb": _rss_mb(),
         "rss_fit_mb": rss_fit - rss_before,
     }
@@ -125,14 +134,21 @@ def main(argv=None):
     parser.add_argument(
         "--gradient-checkpointing", action="store_true", help="checkpoint the encoder blocks"
     )
+    parser.add_argument("--no-infer", action="store_true", help="skip the inference pass")
     parser.add_argument("--one", nargs=2, metavar=("ENCODER", "MODE"), help=argparse.SUPPRESS)
     parser.add_argument("--timeout", type=float, default=900.0)
     args = parser.parse_args(argv)
 
     if args.one:
         encoder, mode = args.one
-        epochs = args.epochs or EPOCHS[mode]
-        print(json.dumps(run_one(encoder, mode, args.threads, epochs, args.gradient_checkpointing)))
+        epochs = args.epochs or EPOCHS[mode.removesuffix("_ckpt")]
+        print(
+            json.dumps(
+                run_one(
+                    encoder, mode, args.threads, epochs, args.gradient_checkpointing, not args.no_infer
+                )
+            )
+        )
         return
 
     results = []
@@ -152,6 +168,8 @@ def main(argv=None):
                 cmd += ["--epochs", str(args.epochs)]
             if args.gradient_checkpointing:
                 cmd += ["--gradient-checkpointing"]
+            if args.no_infer:
+                cmd += ["--no-infer"]
             env = dict(os.environ, HF_HUB_OFFLINE="1")
             try:
                 proc = subprocess.run(
@@ -179,13 +197,14 @@ def main(argv=None):
 def _print_ratios(encoder, rows):
     """The ratios of issue 18's goals, from the rows of one encoder."""
     by_mode = {r["mode"]: r for r in rows}
-    full, lora = by_mode.get("full"), by_mode.get("lora")
-    if full and lora:
-        print(
-            f"{encoder}: lora / full: peak RSS {lora['rss_mb'] / full['rss_mb']:.2f}x, "
-            f"fit RSS increase {lora['rss_fit_mb'] / max(full['rss_fit_mb'], 1):.2f}x, "
-            f"s/epoch {lora['epoch_s'] / full['epoch_s']:.2f}x"
-        )
+    full = by_mode.get("full")
+    for name, row in by_mode.items():
+        if full and name != "full" and name.startswith(("lora", "full")):
+            print(
+                f"{encoder}: {name} / full: peak RSS {row['rss_mb'] / full['rss_mb']:.2f}x, "
+                f"fit RSS increase {row['rss_fit_mb'] / max(full['rss_fit_mb'], 1):.2f}x, "
+                f"s/epoch {row['epoch_s'] / full['epoch_s']:.2f}x"
+            )
     kept, again = by_mode.get("partial"), by_mode.get("partial_recompute")
     if kept and again:
         print(
