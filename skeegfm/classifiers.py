@@ -585,7 +585,7 @@ class _BaseClassifier(ClassifierMixin, _BaseFoundationEstimator):
                     f"{type(model).__name__} names no default LoRA target modules "
                     "(LORA_TARGET_MODULES); pass lora_target."
                 )
-        elif isinstance(patterns, str):
+        if isinstance(patterns, str):
             patterns = [patterns]
         excluded = tuple(self._train_head_prefixes) + tuple(
             getattr(model, "_pretraining_only_prefixes", ())
@@ -939,7 +939,7 @@ class EEGDINOClassifier(_BaseClassifier):
            Transformers. ICLR 2022.
     .. [5] Jiang, W. et al. (2024). Large Brain Model for Learning Generic
            Representations with Tremendous EEG Data in BCI. ICLR 2024.
-    .. [6] Hu, E. J. et al. (2022). LoRA: Low-Rank Adaptation of Large
+    .. [7] Hu, E. J. et al. (2022). LoRA: Low-Rank Adaptation of Large
            Language Models. ICLR 2022.
 
     Examples
@@ -1115,7 +1115,7 @@ class EEGPTClassifier(_BaseClassifier):
            Transformers. ICLR 2022.
     .. [5] Jiang, W. et al. (2024). Large Brain Model for Learning Generic
            Representations with Tremendous EEG Data in BCI. ICLR 2024.
-    .. [6] Hu, E. J. et al. (2022). LoRA: Low-Rank Adaptation of Large
+    .. [7] Hu, E. J. et al. (2022). LoRA: Low-Rank Adaptation of Large
            Language Models. ICLR 2022.
 
     Examples
@@ -1335,7 +1335,7 @@ class CodeBrainClassifier(_BaseClassifier):
            Transformers. ICLR 2022.
     .. [5] Jiang, W. et al. (2024). Large Brain Model for Learning Generic
            Representations with Tremendous EEG Data in BCI. ICLR 2024.
-    .. [6] Hu, E. J. et al. (2022). LoRA: Low-Rank Adaptation of Large
+    .. [7] Hu, E. J. et al. (2022). LoRA: Low-Rank Adaptation of Large
            Language Models. ICLR 2022.
 
     Examples
@@ -1507,6 +1507,8 @@ class CBraModClassifier(_BaseClassifier):
     .. [6] Wang, J., Zhao, S., Luo, Z., Zhou, Y., Jiang, H., Li, S., Li, T.,
            & Pan, G. (2025). CBraMod: A Criss-Cross Brain Foundation Model for
            EEG Decoding. ICLR 2025.
+    .. [7] Hu, E. J. et al. (2022). LoRA: Low-Rank Adaptation of Large
+           Language Models. ICLR 2022.
 
     Examples
     --------
@@ -1526,12 +1528,18 @@ class CBraModClassifier(_BaseClassifier):
         *,
         tuning="linear_probe",
         n_trainable_blocks=2,
+        lora_rank=8,
+        lora_alpha=16,
+        lora_dropout=0.0,
+        lora_target=None,
+        activation_cache_bytes=_ACTIVATION_CACHE_BYTES,
         max_epochs=50,
         batch_size=64,
         lr=5e-4,
         weight_decay=0.05,
         layer_decay=0.65,
         warmup_epochs="auto",
+        schedule_epochs=None,
         validation_fraction=0.1,
         patience=10,
         class_weight=None,
@@ -1552,12 +1560,18 @@ class CBraModClassifier(_BaseClassifier):
         self.checkpoint = checkpoint
         self.tuning = tuning
         self.n_trainable_blocks = n_trainable_blocks
+        self.lora_rank = lora_rank
+        self.lora_alpha = lora_alpha
+        self.lora_dropout = lora_dropout
+        self.lora_target = lora_target
+        self.activation_cache_bytes = activation_cache_bytes
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.lr = lr
         self.weight_decay = weight_decay
         self.layer_decay = layer_decay
         self.warmup_epochs = warmup_epochs
+        self.schedule_epochs = schedule_epochs
         self.validation_fraction = validation_fraction
         self.patience = patience
         self.class_weight = class_weight
@@ -1587,3 +1601,15 @@ class CBraModClassifier(_BaseClassifier):
 
     def _fixed_n_times(self):
         return int(self.encoder_.n_times)
+
+    def _to_cut(self, model, x, cut):
+        # CBraMod.forward up to criss-cross layer ``cut``: tokens (B, C, N, D).
+        h = model.patch_embedding(model._patchify(x), None)
+        for layer in model.encoder.layers[:cut]:
+            h = layer(h)
+        return h
+
+    def _from_cut(self, model, h, cut):
+        for layer in model.encoder.layers[cut:]:
+            h = layer(h)
+        return model.final_layer(model.proj_out(h))

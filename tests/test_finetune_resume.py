@@ -19,7 +19,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 
 from test_classifiers import CLASSES, make, one_thread, separable  # noqa: F401
 
-FAMILIES = ["eegdino", "eegpt", "codebrain"]
+FAMILIES = ["eegdino", "eegpt", "codebrain", "cbramod"]
 
 
 def _count_calls(monkeypatch, cls, name):

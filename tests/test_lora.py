@@ -29,7 +29,7 @@ from test_classifiers import CH_NAMES, SFREQ, make, one_thread, pretrained_state
 
 pytest.importorskip("peft")
 
-FAMILIES = ["eegdino", "eegpt", "codebrain"]
+FAMILIES = ["eegdino", "eegpt", "codebrain", "cbramod"]
 
 
 def _adapted(clf):
@@ -73,7 +73,7 @@ def test_lora_learns_and_leaves_the_encoder_weights(make, family):
     X_test, y_test = separable(24, seed=2)
     # Rates as in test_learns_separable_task, EEGPT's lower: its adapters
     # move the whole encoder, which the max-norm probe alone cannot.
-    lr = {"eegdino": 1e-2, "eegpt": 1e-2, "codebrain": 1e-3}[family]
+    lr = {"eegdino": 1e-2, "eegpt": 1e-2, "codebrain": 1e-3, "cbramod": 1e-2}[family]
     clf = make(family, tuning="lora", max_epochs=15, lr=lr, validation_fraction=None).fit(X, y)
     losses = [h["train_loss"] for h in clf.history_]
     assert losses[-1] < losses[0]
@@ -127,7 +127,10 @@ def test_merged_equals_unmerged(make, family):
     data = clf._prepare(clf._read(X)).data
     with torch.no_grad():
         expected = clf._logits_of(unmerged, torch.from_numpy(np.ascontiguousarray(data))).numpy()
-    assert_allclose(clf._decision(X), expected, rtol=1e-5, atol=1e-5)
+    # To 1e-5 of the logits' scale (the tiny CBraMod's reach ~100: float32
+    # round-off of the merged weights then shows at 1e-4 absolute).
+    scale = max(1.0, float(np.abs(expected).max()))
+    assert_allclose(clf._decision(X), expected, rtol=1e-5, atol=1e-5 * scale)
     # And the adapters moved: the merged model is not the plain checkpoint.
     assert any(float(B.abs().max()) > 0 for _, B in _adapted(clf).values())
 
