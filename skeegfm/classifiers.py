@@ -113,7 +113,8 @@ tuning : {"linear_probe", "partial", "lora", "full"}
         never match; they train fully). ``None``: the model's
         ``LORA_TARGET_MODULES`` (attention projections and MLP layers of every
         block; for CodeBrain, the attention output projection and the linear
-        layer after the global convolution).
+        layer after the global convolution; for CBraMod, the attention output
+        projections and the feed-forward layers). See :doc:`/fine_tuning`.
     activation_cache_bytes : int
         Memory budget (bytes) of ``tuning="partial"``'s kept activations: the
         outputs of the frozen blocks for all training epochs. When they would
