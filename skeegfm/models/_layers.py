@@ -201,9 +201,11 @@ class Attention(nn.Module):
     def _qkv(self, x: torch.Tensor) -> torch.Tensor:
         if self.q_bias is None:
             return self.qkv(x)
-        # The bias-free ``qkv`` is called as a module (so that wrappers of it,
-        # e.g. peft's LoRA layers, take part), then the query/value biases added.
         bias = torch.cat((self.q_bias, torch.zeros_like(self.v_bias), self.v_bias))
+        if isinstance(self.qkv, nn.Linear):
+            return F.linear(x, self.qkv.weight, bias)
+        # A wrapped layer (e.g. peft's LoRA layer, which adds its low-rank
+        # branch): call it, then add the query/value biases.
         out = self.qkv(x)
         return out + bias.to(out.dtype)
 
