@@ -61,7 +61,9 @@ _UNIT_TO_VOLTS = {
 }
 
 #: What each encoder does with a window whose length is not a multiple of
-#: ``record.patch_size`` (MODELS.md 1.2, 2.2, 3.2).
+#: ``record.patch_size``, as the reference implementation (braindecode) does:
+#: EEG-DINO zero-pads to whole patches, CodeBrain and CBraMod drop the tail,
+#: EEGPT pads once to its construction-time patch count.
 _WINDOW_RULES = {"EEGDINO": "pad", "CodeBrain": "trim", "EEGPT": "keep", "CBraMod": "trim"}
 
 _ON_MISSING = ("raise", "interpolate", "zero")

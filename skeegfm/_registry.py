@@ -102,25 +102,32 @@ class ModelRecord:
 
 
 _TUEG_SOURCES = {
-    "sfreq": "MODELS.md 1.2: CBraMod's TUEG pipeline resamples to 200 Hz; model card: 200 Hz",
-    "unit": "MODELS.md 1.2: CBraMod's trainer divides microvolts by 100",
+    "sfreq": "CBraMod's TUEG preprocessing (authors' repository wjq-learning/CBraMod) resamples "
+        "to 200 Hz; Hub model card: 200 Hz",
+    "unit": "CBraMod's pretraining code (wjq-learning/CBraMod) divides microvolts by 100",
     "scale_from_volts": "follows from unit: 1 V = 1e6 uV, divided by 100",
-    "reference": "MODELS.md 1.2: TUEG recordings used as recorded (no re-referencing step)",
-    "ch_names": "MODELS.md 1.2: CBraMod's 19-channel TUEG order, modern names (an inference)",
-    "channel_matching": "MODELS.md 1.2/3.2: slots by position (one-hot slot i / positional conv)",
-    "patch_size": "MODELS.md 1.3/3.3: 200-sample (1 s) patches; the FFT branch has 101 bins",
-    "min_n_times": "one patch (200 samples); MODELS.md 1.2/3.2",
-    "licence": "not stated in MODELS.md; see the Hub model card",
+    "reference": "CBraMod's TUEG preprocessing has no re-referencing step (recordings used as "
+        "recorded)",
+    "ch_names": "CBraMod's 19-channel TUEG order (wjq-learning/CBraMod), modern names; EEG-DINO's "
+        "and CodeBrain's own preprocessing is not public, so this is an inference",
+    "channel_matching": "reference implementation (braindecode): EEG-DINO's one-hot slot i is "
+        "input channel i; CodeBrain has only a positional conv over channels",
+    "patch_size": "reference implementation (braindecode) defaults: 200-sample (1 s) patches; the "
+        "released FFT branch has 101 bins",
+    "min_n_times": "one patch (200 samples): shorter windows give no token",
+    "licence": "not stated by the authors' repository; see the Hub model card",
 }
 _EEGDINO_SOURCES = dict(
     _TUEG_SOURCES,
-    hub_id="MODELS.md 4.3: braindecode re-hosted the converted teacher weights",
-    preset="MODELS.md 1.3 (EEGDINO_CONFIGS; nhead 8 per braindecode, see 1.8)",
-    n_params="MODELS.md 1.5 (encoder only, head excluded)",
-    emb_dim="MODELS.md 1.3: D = last conv width x 8 (return_encoder_output pools patch tokens)",
-    paper="MODELS.md 1.1: Wang et al., MICCAI 2025",
+    hub_id="braindecode re-hosted the authors' teacher weights (eegdino/EEG-DINO on the Hub), "
+        "converted to its layout",
+    preset="reference implementation's presets (braindecode EEGDINO_CONFIGS; 8 heads as there, "
+        "the authors' code is not public)",
+    n_params="counted on the reference architecture (encoder only, head excluded)",
+    emb_dim="D = last conv width x 8 (patch-embedding geometry; return_encoder_output pools patch "
+        "tokens)",
+    paper="Wang et al., MICCAI 2025",
 )
-
 
 
 def _eegdino_record(size: str, emb_dim: int, n_params: int) -> ModelRecord:
@@ -181,22 +188,25 @@ _RECORDS = (
             "reliable representation of EEG signals. NeurIPS 37."
         ),
         sources={
-            "hub_id": "MODELS.md 4.3: pushed by braindecode's scripts/push_eegpt_to_hub.py",
-            "sfreq": "MODELS.md 2.2/4.3: pretrained at 256 Hz on 1024-sample windows "
-            "(the uploaded config's 250 Hz is not the pretraining rate)",
-            "patch_size": "MODELS.md 2.2/2.3: 64-sample patches (250 ms at 256 Hz)",
-            "min_n_times": "MODELS.md 2.2: n_times >= patch_size at construction",
-            "unit": "MODELS.md 2.2: millivolts in the original pretraining code",
+            "hub_id": "pushed by braindecode's scripts/push_eegpt_to_hub.py from the authors' "
+                "checkpoint (BINE022/EEGPT)",
+            "sfreq": "authors' repository (BINE022/EEGPT): pretrained at 256 Hz on 1024-sample "
+                "windows (the uploaded config's 250 Hz is not the pretraining rate)",
+            "patch_size": "authors' repository and paper: 64-sample patches (250 ms at 256 Hz)",
+            "min_n_times": "reference implementation (braindecode EEGPT): n_times >= patch_size "
+                "at construction",
+            "unit": "authors' pretraining code (BINE022/EEGPT): millivolts",
             "scale_from_volts": "follows from unit: 1 V = 1e3 mV",
-            "reference": "MODELS.md 2.2: average reference in pretraining",
-            "ch_names": "MODELS.md 2.2: the original CHANNEL_DICT (62 names)",
-            "channel_matching": "MODELS.md 2.1/2.2: a learned embedding per channel name",
-            "emb_dim": "MODELS.md 2.4: embed_num x embed_dim = 4 x 512 per patch",
-            "n_params": "MODELS.md 2.5 (target encoder, 62-row channel embedding)",
-            "preset": "MODELS.md 2.3 (released large4E encoder; chan_proj_type 'none' as "
-            "uploaded, 4.3)",
-            "licence": "not stated in MODELS.md; see the Hub model card",
-            "paper": "MODELS.md 2.1: Wang et al., NeurIPS 2024",
+            "reference": "authors' pretraining code (BINE022/EEGPT): average reference",
+            "ch_names": "authors' repository (BINE022/EEGPT): CHANNEL_DICT, 62 names",
+            "channel_matching": "paper and authors' repository: a learned embedding per channel "
+                "name",
+            "emb_dim": "released large4E encoder: embed_num x embed_dim = 4 x 512 per patch",
+            "n_params": "counted on the released target encoder (62-row channel embedding)",
+            "preset": "authors' released large4E encoder (BINE022/EEGPT); chan_proj_type 'none' "
+                "as in braindecode's upload",
+            "licence": "not stated by the authors' repository; see the Hub model card",
+            "paper": "Wang et al., NeurIPS 2024",
         },
     ),
     ModelRecord(
@@ -231,14 +241,17 @@ _RECORDS = (
         ),
         sources=dict(
             _TUEG_SOURCES,
-            hub_id="MODELS.md 4.3: HF commit 'Add CodeBrain pretrained weights (TUEG, 19ch "
-            "10-20, 200Hz)'",
-            unit="MODELS.md 3.2: presumably CBraMod's microvolts / 100 (not verified "
-            "from CodeBrain's own code)",
-            emb_dim="MODELS.md 3.3: emb_dim = 25 x 8 = 200 (out_channels)",
-            n_params="MODELS.md 3.6 (backbone without head and codebook heads)",
-            preset="MODELS.md 3.3 (constructor defaults; the released weights need them)",
-            paper="MODELS.md 3.1: Ma et al., ICLR 2026, arXiv 2506.09110",
+            hub_id="Hub commit of braindecode/codebrain-pretrained: 'Add CodeBrain pretrained "
+                "weights (TUEG, 19ch 10-20, 200Hz)'",
+            unit="presumably CBraMod's microvolts / 100, whose TUEG layout CodeBrain follows "
+                "(not verified from CodeBrain's own code)",
+            emb_dim="reference implementation (braindecode CodeBrain): emb_dim = 25 x 8 = 200 "
+                "(out_channels)",
+            n_params="counted on the reference architecture (backbone without head and codebook "
+                "heads)",
+            preset="reference implementation's constructor defaults (braindecode CodeBrain); the "
+                "released weights need them",
+            paper="Ma et al., ICLR 2026, arXiv 2506.09110",
         ),
     ),
     ModelRecord(

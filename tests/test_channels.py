@@ -22,7 +22,7 @@ def test_vocabularies():
     assert len(EEGPT_CHANNELS) == 62 == len(set(EEGPT_CHANNELS))
     assert EEGPT_CHANNELS[:3] == ("FP1", "FPZ", "FP2") and EEGPT_CHANNELS[-1] == "O2"
     assert set(STANDARD_19_CHANNELS) == set(TUEG_19_CHANNELS)
-    # MODELS.md 2.2: ids of the 19 standard channels used by the original probes.
+    # ids of the 19 standard channels of the original probes (authors' repository BINE022/EEGPT)
     assert eegpt_channel_ids(STANDARD_19_CHANNELS) == [
         0, 2, 7, 9, 11, 13, 15, 25, 27, 29, 31, 33, 43, 45, 47, 49, 51, 59, 61
     ]  # fmt: skip

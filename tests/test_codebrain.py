@@ -57,7 +57,8 @@ def _tiny(seed=0, **overrides):
 
 
 def _upstream_name(key):
-    """Our key -> the authors' original name (inverse of MODELS.md 3.7)."""
+    """Our key -> the authors' original name (inverse of the reference's
+    ``CodeBrain.load_state_dict`` renames)."""
     key = key.replace(".sgconv.", ".S41.").replace(".rms_norm.", ".sn.")
     key = re.sub(r"\.skip_weight$", ".D", key)
     key = re.sub(r"\.kernel_list\.(\d+)$", r".kernel_list.\1.kernel", key)

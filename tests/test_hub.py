@@ -726,7 +726,7 @@ def test_codebrain_hub_repo_reproduces_outputs(codebrain_repo, tmp_path):
 
 
 def _codebrain_original_name(key):
-    """Our key -> the authors' name (MODELS.md 3.7, inverted)."""
+    """Our key -> the authors' name (the reference's CodeBrain renames, inverted)."""
     key = key.replace(".sgconv.", ".S41.").replace(".rms_norm.", ".sn.")
     key = key.replace(".parametrizations.weight.original0", ".weight_g")
     key = key.replace(".parametrizations.weight.original1", ".weight_v")

@@ -13,7 +13,8 @@ Design: the mixin is built on huggingface_hub's low-level functions
 already exists, and the loader needs things that mixin does not do (strict key
 checks with a head allowance, the authors' original checkpoints, the
 config-merge rules of ``from_pretrained``). The files written and read are those of the
-released braindecode repositories (MODELS.md 4.1): ``config.json`` with every
+released braindecode repositories (braindecode's ``EEGModuleMixin`` on
+``huggingface_hub.PyTorchModelHubMixin``): ``config.json`` with every
 constructor argument (classes as dotted import paths, tuples as lists,
 ``chs_info`` as a list of dicts) and ``model.safetensors`` (read fallback:
 ``pytorch_model.bin``), so a round trip through either library works.
@@ -905,8 +906,10 @@ class HubMixin:
     def save_pretrained(self, save_directory, *, model_card: bool = True) -> Path:
         """Write ``config.json``, ``model.safetensors`` and a model card.
 
-        The layout is that of braindecode's Hugging Face repositories (MODELS.md
-        4.1), so :meth:`from_pretrained` (ours or braindecode's) reads it back.
+        The layout is that of braindecode's Hugging Face repositories, so our
+        :meth:`from_pretrained` reads it back (braindecode's too, as far as the
+        constructor arguments are also its own: see the models page of the
+        documentation).
         Loading the directory gives a bit-identical ``state_dict``.
 
         Parameters
@@ -1275,7 +1278,7 @@ def _overlaps_native(cls, state_dict) -> bool:
     return bool(keys) and hits >= len(keys) / 2
 
 
-#: Top-level state_dict names of each encoder (MODELS.md 1.6, 2.5, 3.6), used
+#: Top-level state_dict names of each encoder (the reference layout), used
 #: only to recognise a bare state_dict in our key names.
 _NATIVE_ROOTS = {
     "EEGDINO": ("global_tokens", "patch_embedding", "encoder_layers"),
@@ -1373,7 +1376,8 @@ def _need(state_dict, key, what):
 
 
 def _infer_eegdino(state_dict) -> dict:
-    """EEG-DINO preset (small / medium / large) from widths and depth (MODELS.md 1.3)."""
+    """EEG-DINO preset (small / medium / large) from widths and depth (the
+    reference implementation's presets)."""
     from .eegdino import EEGDINO_CONFIGS
 
     n_layer = _count_indexed(state_dict, "encoder_layers.")
@@ -1384,7 +1388,7 @@ def _infer_eegdino(state_dict) -> dict:
         widths = [c[0] for c in preset["channels_kernel_stride_padding_norm"]]
         if preset["n_layer"] == n_layer and preset["dim_feedforward"] == dim_ff and widths == convs:
             logger.info("EEGDINO checkpoint recognised as the %r preset.", name)
-            # the released Hub repositories' geometry (MODELS.md 4.3), encoder only
+            # the geometry of braindecode's uploads (19 channels, 5 s), encoder only
             return dict(
                 preset, n_channel_embeddings=n_emb, n_chans=n_emb, n_times=1000, return_encoder_output=True
             )
@@ -1395,7 +1399,7 @@ def _infer_eegdino(state_dict) -> dict:
 
 
 def _infer_eegpt(state_dict) -> dict:
-    """EEGPT encoder (released large4E: 62-channel vocabulary) from shapes (MODELS.md 2.3)."""
+    """EEGPT encoder (the authors' released large4E: 62-channel vocabulary) from shapes."""
     from .._channels import EEGPT_CHANNELS
 
     summary = _need(state_dict, "target_encoder.summary_token", "EEGPT summary tokens")
@@ -1406,7 +1410,7 @@ def _infer_eegpt(state_dict) -> dict:
     return dict(
         n_chans=len(EEGPT_CHANNELS),
         chs_info=[{"ch_name": name} for name in EEGPT_CHANNELS],
-        n_times=1024,  # 4 s at 256 Hz, the pretraining window (MODELS.md 2.2)
+        n_times=1024,  # 4 s at 256 Hz: the pretraining window of BINE022/EEGPT
         sfreq=256.0,
         embed_num=summary[1],
         embed_dim=embed_dim,
@@ -1420,13 +1424,13 @@ def _infer_eegpt(state_dict) -> dict:
 
 
 def _infer_codebrain(state_dict) -> dict:
-    """CodeBrain backbone (MODELS.md 3.3: the released weights use the defaults)."""
+    """CodeBrain backbone (the released weights use the reference's constructor defaults)."""
     n_layers = _count_indexed(state_dict, "residual_layer.residual_blocks.")
     res = _need(state_dict, "init_conv.0.conv.bias", "CodeBrain residual width")[0]
     out = _need(state_dict, "norm.weight", "CodeBrain output width")[0]
     skip = _need(state_dict, "final_conv.0.conv.bias", "CodeBrain skip width")[0]
     return dict(
-        n_chans=19,  # pretraining geometry: 19 channels x 30 s at 200 Hz (MODELS.md 3.2)
+        n_chans=19,  # pretraining geometry: 19 channels x 30 s at 200 Hz (s4_lmax = 570 tokens)
         n_times=6000,
         num_res_layers=n_layers,
         res_channels=res,
