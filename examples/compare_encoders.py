@@ -1,4 +1,4 @@
-"""Compare the three encoders as frozen feature extractors.
+"""Compare the four encoders as frozen feature extractors.
 
 Each encoder embeds every epoch once (it is frozen, so embedding inside each
 fold would give the same features); a standardised logistic regression is
@@ -13,8 +13,9 @@ weights (a baseline, not pretrained features).
 Environment variables:
 
 - ``SKEEGFM_EXAMPLE_EEGDINO``, ``SKEEGFM_EXAMPLE_EEGPT``,
-  ``SKEEGFM_EXAMPLE_CODEBRAIN``: the checkpoint of each encoder (a Hub id, a
-  local path, or ``random`` for random weights); default: the released ones.
+  ``SKEEGFM_EXAMPLE_CODEBRAIN``, ``SKEEGFM_EXAMPLE_CBRAMOD``: the checkpoint
+  of each encoder (a Hub id, a local path, or ``random`` for random weights);
+  default: the released ones.
 - ``SKEEGFM_EXAMPLE_SMALL=1``: a few epochs only (what the test suite runs).
 """
 
@@ -26,7 +27,7 @@ from sklearn.model_selection import GroupKFold, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from skeegfm import CodeBrainEmbedder, EEGDINOEmbedder, EEGPTEmbedder
+from skeegfm import CBraModEmbedder, CodeBrainEmbedder, EEGDINOEmbedder, EEGPTEmbedder
 from skeegfm.datasets import load_eegmat
 from skeegfm.models import WeightsNotAvailableError
 
@@ -60,6 +61,9 @@ ENCODERS = {
     "EEGPT": EEGPTEmbedder(checkpoint=checkpoint_or_random("SKEEGFM_EXAMPLE_EEGPT", EEGPTEmbedder)),
     "CodeBrain": CodeBrainEmbedder(
         checkpoint=checkpoint_or_random("SKEEGFM_EXAMPLE_CODEBRAIN", CodeBrainEmbedder)
+    ),
+    "CBraMod": CBraModEmbedder(
+        checkpoint=checkpoint_or_random("SKEEGFM_EXAMPLE_CBRAMOD", CBraModEmbedder)
     ),
 }
 cv = GroupKFold(n_splits=min(5, len(set(groups))))

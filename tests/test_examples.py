@@ -18,6 +18,7 @@ def tiny_env(tmp_path_factory):
         "SKEEGFM_EXAMPLE_EEGDINO": str(save_tiny("eegdino", root / "eegdino")),
         "SKEEGFM_EXAMPLE_EEGPT": str(save_tiny("eegpt", root / "eegpt")),
         "SKEEGFM_EXAMPLE_CODEBRAIN": str(save_tiny("codebrain", root / "codebrain")),
+        "SKEEGFM_EXAMPLE_CBRAMOD": str(save_tiny("cbramod", root / "cbramod")),
     }
 
 

@@ -119,6 +119,10 @@ def test_data_params_read_from_moabb(fake):
 
     from_arrays = read_eeg(X, **params).data
     np.testing.assert_allclose(from_arrays, epochs.get_data(), rtol=1e-6)  # same volts
+    # Left at unit="V", MOABB's microvolts are 10^6 too large: the amplitude check says so.
+    wrong = {**params, "unit": "V"}
+    with pytest.warns(UserWarning, match="uV"):
+        read_eeg(X, **wrong)
     dataset.unit_factor, saved = 1e2, dataset.unit_factor
     try:
         with pytest.raises(ValueError, match="unit_factor"):
