@@ -5,10 +5,10 @@ fold would give the same features); a standardised logistic regression is
 then cross-validated on the embeddings across subjects. This is what
 ``skeegfm benchmark`` does, written out with the public API.
 
-Run: ``python examples/compare_encoders.py`` (RUNTIME on 2 CPU cores). It loads
-the released weights from the Hugging Face Hub cache, downloading them on first
-use; offline and without them, it says so and runs that encoder with random
-weights (a baseline, not pretrained features).
+Run: ``python examples/compare_encoders.py`` (about 1.5 minutes on 2 CPU
+cores). It loads the released weights from the Hugging Face Hub cache,
+downloading them on first use; offline and without them, it says so and runs
+that encoder with random weights (a baseline, not pretrained features).
 
 Environment variables:
 
@@ -58,7 +58,9 @@ ENCODERS = {
     "EEG-DINO-Small": EEGDINOEmbedder(
         checkpoint=checkpoint_or_random("SKEEGFM_EXAMPLE_EEGDINO", EEGDINOEmbedder)
     ),
-    "EEGPT": EEGPTEmbedder(checkpoint=checkpoint_or_random("SKEEGFM_EXAMPLE_EEGPT", EEGPTEmbedder)),
+    "EEGPT": EEGPTEmbedder(
+        checkpoint=checkpoint_or_random("SKEEGFM_EXAMPLE_EEGPT", EEGPTEmbedder)
+    ),
     "CodeBrain": CodeBrainEmbedder(
         checkpoint=checkpoint_or_random("SKEEGFM_EXAMPLE_CODEBRAIN", CodeBrainEmbedder)
     ),
@@ -74,7 +76,9 @@ for name, embedder in ENCODERS.items():
     start = time.perf_counter()
     embeddings = embedder.fit_transform(epochs)
     seconds = time.perf_counter() - start
-    scores = cross_val_score(probe, embeddings, y, groups=groups, cv=cv, scoring="balanced_accuracy")
+    scores = cross_val_score(
+        probe, embeddings, y, groups=groups, cv=cv, scoring="balanced_accuracy"
+    )
     weights = "random" if embedder.checkpoint is None else "released"
     weights = "local" if embedder.checkpoint and os.path.exists(embedder.checkpoint) else weights
     print(

@@ -9,10 +9,10 @@ same from the command line::
     skeegfm embed Subject00_2.edf --model eegpt -o Subject00_2.npz
 
 Run: ``python examples/embed_edf.py [RECORDING.edf]`` (default: the copy in
-``tests/data``; RUNTIME on 2 CPU cores). It loads the released EEGPT weights
-from the Hugging Face Hub cache, downloading them on first use; offline and
-without them, it says so and runs with random weights (a baseline, not
-pretrained features).
+``tests/data``; about 20 s on 2 CPU cores). It loads the released EEGPT
+weights from the Hugging Face Hub cache, downloading them on first use;
+offline and without them, it says so and runs with random weights (a baseline,
+not pretrained features).
 
 Environment variables:
 

@@ -8,8 +8,9 @@ validation split for early stopping and keeping the best epoch's weights.
 
 The bundled EEGMAT epochs are split by subject: 6 subjects train, 2 test.
 
-Run: ``python examples/fine_tune_eegpt.py`` (RUNTIME on 2 CPU cores, with a
-progress bar per training epoch; much faster on a GPU: ``device="cuda"``). It
+Run: ``python examples/fine_tune_eegpt.py`` (2 to 5 minutes on 2 CPU cores,
+with a progress bar per training epoch; much faster on a GPU:
+``device="cuda"``). It
 loads the released EEGPT weights from the Hugging Face Hub cache, downloading
 them on first use; offline and without them, it says so and fine-tunes a
 randomly initialised EEGPT instead (a baseline, not pretrained features).

@@ -4,10 +4,10 @@ A grid search fits the pipeline once per fold and candidate. The encoder is
 frozen, so with ``memory=`` each epoch is embedded once and every later fit
 reads its embedding from disk: only the logistic regression is refitted.
 
-Run: ``python examples/grid_search_cache.py`` (RUNTIME on 2 CPU cores). It
-loads the released EEG-DINO-Small weights from the Hugging Face Hub cache,
-downloading them on first use; offline and without them, it says so and runs
-with random weights (a baseline, not pretrained features).
+Run: ``python examples/grid_search_cache.py`` (about 1.5 minutes on 2 CPU
+cores). It loads the released EEG-DINO-Small weights from the Hugging Face Hub
+cache, downloading them on first use; offline and without them, it says so and
+runs with random weights (a baseline, not pretrained features).
 
 Environment variables:
 

@@ -5,10 +5,10 @@ The frozen EEGPT encoder turns each 4-second epoch of the bundled EEGMAT data
 logistic regression on top is scored with GroupKFold over subjects, so that
 no subject is in both the training and the test folds.
 
-Run: ``python examples/linear_probe.py`` (RUNTIME on 2 CPU cores). It loads
-the released EEGPT weights from the Hugging Face Hub cache, downloading them on
-first use; offline and without them, it says so and runs with random weights
-(a baseline, not pretrained features).
+Run: ``python examples/linear_probe.py`` (2 to 5 minutes on 2 CPU cores). It
+loads the released EEGPT weights from the Hugging Face Hub cache, downloading
+them on first use; offline and without them, it says so and runs with random
+weights (a baseline, not pretrained features).
 
 Environment variables:
 
@@ -62,4 +62,4 @@ probe = make_pipeline(
 cv = GroupKFold(n_splits=min(5, len(set(groups))))
 scores = cross_val_score(probe, epochs, y, groups=groups, cv=cv, scoring="balanced_accuracy")
 print(f"balanced accuracy across subjects: {scores.mean():.3f} +/- {scores.std():.3f}")
-print("per fold:", [round(s, 3) for s in scores])
+print("per fold:", [round(float(s), 3) for s in scores])
