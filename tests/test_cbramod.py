@@ -122,6 +122,15 @@ def test_fused_copy_keeps_parameters_and_state_dict():
         # a second optimisation of the fused copy changes nothing
         again = optimize_for_inference(fast)
         torch.testing.assert_close(again(x), model(x), rtol=1e-5, atol=1e-5)
+    # long inputs run the fused feed-forward layers in chunks of tokens
+    long = torch.randn(2, 5, 600 * 300)  # 2 x 5 x 900 = 9000 tokens > 4096
+    with torch.inference_mode():
+        torch.testing.assert_close(
+            fast(long, return_features=True)["features"],
+            model(long, return_features=True)["features"],
+            rtol=1e-5,
+            atol=1e-5,
+        )
     # in train mode the fused layers fall back to the reference computation
     fast.train()
     torch.manual_seed(1)

@@ -48,6 +48,8 @@ _PRETRAINED_SFREQ = 200.0
 #: The reference's spectral projection reads a fixed 101 rfft bins: 200-sample patches.
 _PATCH_SIZE = 200
 _DEFAULT_CONV = ((25, 49, 25, 24, (5, 25)), (25, 3, 1, 1, (5, 25)), (25, 3, 1, 1, (5, 25)))
+#: Tokens per chunk of the fused feed-forward layers (eval fast path).
+_FF_CHUNK_ROWS = 4096
 #: Kernel and padding of the depth-wise positional convolution over (channels, patches).
 _POS_KERNEL, _POS_PADDING = (19, 7), (9, 3)
 
@@ -221,6 +223,14 @@ class _FusedCrissCrossLayer(_CrissCrossLayer):
         temporal = attn_t._attend(h[..., half:], attn_t._packed_in_proj)
         heads = torch.cat((spatial.transpose(1, 2), temporal), dim=-1)
         x = self._packed_out_proj.forward_add(heads, x)
+        rows = x.reshape(-1, x.shape[-1])
+        if rows.shape[0] <= _FF_CHUNK_ROWS:
+            return self._feed_forward(rows).reshape(x.shape)
+        # The feed-forward layer is per token: in chunks, its 4x wider hidden
+        # activations stay in the CPU cache between the two matrix products.
+        return torch.cat([self._feed_forward(c) for c in rows.split(_FF_CHUNK_ROWS)]).reshape(x.shape)
+
+    def _feed_forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.linear2.forward_add(self.activation(self.linear1(self.norm2(x))), x)
 
 
