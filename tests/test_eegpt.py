@@ -134,6 +134,38 @@ def test_chunked_inference_matches_fixture_and_one_pass():
     torch.testing.assert_close(outputs[1], outputs[10**9], rtol=1e-5, atol=1e-5)
 
 
+def test_eval_with_autograd_runs_one_pass_with_the_same_output():
+    """Frozen lower blocks in eval mode under partial fine-tuning run with autograd
+    on: then the sequences go through in one pass (grouping only costs time when
+    every activation is kept anyway), with the grouped inference output."""
+    name = "eegpt_noproj_19x1024"
+    data = load_case(name)
+    buffers = {k[len("buffer.") :]: v for k, v in data.items() if k.startswith("buffer.")}
+    model = _build(_kwargs(name), meta=True).eval()
+    model.load_state_dict(fill_state_dict(model, buffers), assign=True)
+    encoder = model.target_encoder
+    encoder.inference_chunk_tokens = 23  # one sequence per group without autograd
+    calls = []
+    original = encoder._run_blocks
+
+    def counting(seq, summary_only_last):
+        calls.append(seq.shape[0])
+        return original(seq, summary_only_last)
+
+    encoder._run_blocks = counting
+    with torch.inference_mode():
+        grouped = model(data["input"])
+    n_grouped = len(calls)
+    calls.clear()
+    x = data["input"].clone().requires_grad_(True)
+    logits = model(x)
+    assert n_grouped > 1 and len(calls) == 1
+    torch.testing.assert_close(logits.detach(), grouped, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(logits.detach(), data["logits"], **TOL)
+    logits.sum().backward()
+    assert x.grad is not None and torch.isfinite(x.grad).all()
+
+
 def _read_keys_file(name):
     rows, header = [], []
     for line in (FIXTURES / "keys" / name).read_text().splitlines():

@@ -225,8 +225,9 @@ class _EEGTransformer(nn.Module):
     ``(1, n_chans)``; output ``z`` of shape ``(batch, n_patches, embed_num,
     embed_dim)``: the layer-normalised summary tokens of every time patch.
     All patches of all windows are one batch of ``batch * n_patches``
-    sequences of ``n_chans + embed_num`` tokens; in eval mode they go
-    through the blocks ``inference_chunk_tokens`` tokens at a time.
+    sequences of ``n_chans + embed_num`` tokens; in eval mode without
+    autograd they go through the blocks ``inference_chunk_tokens`` tokens at
+    a time.
     """
 
     def __init__(
@@ -323,10 +324,15 @@ class _EEGTransformer(nn.Module):
         tokens = tokens + self.chan_embed(chans_id.reshape(-1)).to(tokens.dtype)
         summary = self.summary_token.to(tokens.dtype).expand(B * N, E, D)
         seq = torch.cat((tokens.reshape(B * N, C, D), summary), dim=1)  # (B*N, C+E, D)
-        if self.training:
-            summary = self._run_blocks(seq, summary_only_last=False)
+        if self.training or torch.is_grad_enabled():
+            # One pass: with autograd on, every block's activations are kept for
+            # the backward pass anyway, so grouping would only add overhead
+            # (frozen lower blocks in eval mode under partial fine-tuning).
+            summary = self._run_blocks(
+                seq, summary_only_last=not self.training and self.summary_only_last_block
+            )
         else:
-            # The per-patch sequences are independent: in eval mode they go
+            # The per-patch sequences are independent: without autograd they go
             # through the blocks a few thousand tokens at a time, so that the
             # activations of all blocks stay in the CPU cache.
             rows = max(1, self.inference_chunk_tokens // seq.shape[1])
