@@ -14,17 +14,61 @@ the warning filters as usual, identical ones after it are not said again.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import sys
 import threading
 import warnings
 
-__all__ = ["once_per_params", "reset"]
+__all__ = ["capturing", "once_per_params", "reset"]
 
 _SEEN: set = set()
 _LOCK = threading.Lock()
 _MAX_ENTRIES = 10_000  # bounds memory if messages vary without end
 _STATE = threading.local()  # depth of decorated calls in this thread
+
+
+_OWNER = {"thread": None, "depth": 0}  # the thread whose catch_warnings is active
+
+
+@contextlib.contextmanager
+def capturing():
+    """Record the warnings of a block, unless another thread already records.
+
+    :class:`warnings.catch_warnings` swaps process-wide state (the filter list
+    and the function that shows warnings) and restores it on exit, so two
+    threads inside such blocks at once can leave a stale recorder in place,
+    after which every warning of the process is swallowed. Estimators run in
+    threads (Dask's threaded scheduler, joblib's threading backend), so only
+    one thread at a time records; the blocks of other threads run without
+    touching the warning state (their warnings reach the recording thread,
+    which re-issues them through the caller's filters, or the caller's
+    filters directly). A thread may nest blocks.
+
+    Yields
+    ------
+    records : list of warnings.WarningMessage | None
+        The recorded warnings (filled while the block runs), or None when the
+        block is not recording.
+    """
+    me = threading.get_ident()
+    with _LOCK:
+        mine = _OWNER["thread"] in (None, me)
+        if mine:
+            _OWNER["thread"] = me
+            _OWNER["depth"] += 1
+    if not mine:
+        yield None
+        return
+    try:
+        with warnings.catch_warnings(record=True) as records:
+            warnings.simplefilter("always")
+            yield records
+    finally:
+        with _LOCK:
+            _OWNER["depth"] -= 1
+            if _OWNER["depth"] == 0:
+                _OWNER["thread"] = None
 
 
 def reset() -> None:
@@ -84,12 +128,12 @@ def once_per_params(method):
         del frame
         _STATE.depth = 1
         try:
-            with warnings.catch_warnings(record=True) as records:
-                warnings.simplefilter("always")
+            with capturing() as records:
                 try:
                     return method(self, *args, **kwargs)
                 finally:
-                    collected.extend(records)
+                    if records is not None:
+                        collected.extend(records)
         finally:
             _STATE.depth = 0
             # After the catch_warnings block: the caller's filters apply again.

@@ -336,6 +336,31 @@ def test_local_cluster_with_two_workers(corpus, tiny_checkpoint, tmp_path):
         embed_recordings(inputs, tmp_path / "bad.zarr", scheduler="gpu", **kwargs)
 
 
+def _malloc_trim_threshold():
+    import os
+
+    return os.environ.get("MALLOC_TRIM_THRESHOLD_")
+
+
+def test_local_cluster_workers_keep_glibc_trim_threshold(monkeypatch):
+    """Dask's nanny would start workers with MALLOC_TRIM_THRESHOLD_=65536, which
+    slowed every window by ~40 %: our local cluster leaves it unset."""
+    pytest.importorskip("distributed")
+    import dask
+
+    from skeegfm.jobs.corpus import _client
+
+    monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)
+    default = dask.config.get("distributed.nanny.pre-spawn-environ").get("MALLOC_TRIM_THRESHOLD_")
+    with _client("processes", 1) as client:
+        seen = client.run(_malloc_trim_threshold)
+    assert list(seen.values()) == [None]
+    # the setting is restored after the cluster started
+    assert dask.config.get("distributed.nanny.pre-spawn-environ").get(
+        "MALLOC_TRIM_THRESHOLD_"
+    ) == default
+
+
 # --------------------------------------------------------------------------- model selection
 
 

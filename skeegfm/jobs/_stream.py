@@ -24,7 +24,10 @@ from pathlib import Path
 
 import numpy as np
 
+from .._warnings import capturing
+
 __all__ = ["EmbedOptions", "RecordingError", "RecordingResult", "embed_recording", "open_recording"]
+
 
 class RecordingError(ValueError):
     """A recording that cannot be embedded: unreadable, no usable channel,
@@ -431,8 +434,10 @@ def embed_recording(path, options, *, spec=None, bids_path=None, progress=False)
 
         bar = tqdm(total=n_total, desc=path.name, unit="window", leave=False)
     try:
-        with warnings.catch_warnings(record=True) as caught, use_log_level("error"):
-            warnings.simplefilter("always")
+        # Recorded only when no other thread records (see skeegfm._warnings.capturing);
+        # otherwise the warnings go to that thread's collector and this
+        # recording's notes stay empty (its report keys are complete anyway).
+        with capturing() as caught, use_log_level("error"):
             factors = _adapt(inst, options, record, notes)
             for chunk, chunk_onsets, n_asked in _epochs_chunks(inst, factors, options, record):
                 n_rejected += n_asked - len(chunk)
@@ -453,7 +458,7 @@ def embed_recording(path, options, *, spec=None, bids_path=None, progress=False)
     finally:
         if bar is not None:
             bar.close()
-    for warning in caught:
+    for warning in caught or ():
         text = str(warning.message)
         if not issubclass(warning.category, UserWarning):
             warnings.warn_explicit(warning.message, warning.category, warning.filename,
