@@ -40,3 +40,24 @@ def _fresh_warning_registry():
 
     _warnings.reset()
     yield
+
+
+@pytest.fixture
+def no_network(monkeypatch):
+    """Record (and refuse) every outgoing connection: the list must stay empty.
+
+    Replaces wall-time asserts ("fails fast") by what they were after: the
+    offline paths never try the network.
+    """
+    import socket
+
+    attempts = []
+
+    def refuse(*args, **kwargs):
+        attempts.append(args[1:] or args)
+        raise OSError("test: the network must not be used here")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    return attempts

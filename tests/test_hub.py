@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 
 import pytest
 import torch
@@ -395,14 +394,13 @@ def test_hub_cache_with_only_pytorch_model_bin(tmp_path, monkeypatch):
     _state_equal(model, TinyEncoder.from_pretrained("someone/tiny", cache_dir=cache))
 
 
-def test_offline_uncached_raises_fast_with_instructions(tmp_path, monkeypatch):
+def test_offline_uncached_raises_fast_with_instructions(tmp_path, monkeypatch, no_network):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     cache = tmp_path / "empty_cache"
     cache.mkdir()
-    start = time.perf_counter()
     with pytest.raises(WeightsNotAvailableError) as err:
         TinyEncoder.from_pretrained("braindecode/eegpt-pretrained", cache_dir=cache)
-    assert time.perf_counter() - start < 5
+    assert no_network == []  # fails at once: no connection tried
     message = str(err.value)
     assert isinstance(err.value, OSError)
     assert str(cache) in message
@@ -410,7 +408,7 @@ def test_offline_uncached_raises_fast_with_instructions(tmp_path, monkeypatch):
     assert "local path" in message and "HF_HUB_OFFLINE" in message
 
 
-def test_unreachable_hub_falls_back_to_the_cache_fast(tmp_path, monkeypatch):
+def test_unreachable_hub_falls_back_to_the_cache_fast(tmp_path, monkeypatch, no_network):
     from huggingface_hub import constants
 
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
@@ -419,10 +417,9 @@ def test_unreachable_hub_falls_back_to_the_cache_fast(tmp_path, monkeypatch):
     monkeypatch.setattr(_hub, "_endpoint_reachable", lambda endpoint: False)
     cache = tmp_path / "cache"
     cache.mkdir()
-    start = time.perf_counter()
     with pytest.raises(WeightsNotAvailableError, match="cannot be reached"):
         TinyEncoder.from_pretrained("someone/tiny", cache_dir=cache)
-    assert time.perf_counter() - start < 5
+    assert no_network == []  # the probe said unreachable: no connection tried
     model = _tiny()
     saved = model.save_pretrained(tmp_path / "saved")
     _fake_cache(cache, "someone/tiny", {n: saved / n for n in ("config.json", "model.safetensors")})
@@ -762,9 +759,7 @@ def test_endpoint_probe_is_quick_and_honest(monkeypatch):
         server.listen(1)
         port = server.getsockname()[1]
         assert _hub._endpoint_reachable(f"http://127.0.0.1:{port}")
-    start = time.perf_counter()
     assert not _hub._endpoint_reachable(f"http://127.0.0.1:{port}/x")  # closed now: refused
-    assert time.perf_counter() - start < 5
 
 
 # ----------------------------------------------------------------------------
