@@ -440,3 +440,26 @@ def test_repeated_notices_are_said_once(tiny_checkpoint, tmp_path, capsys):
     assert len(summary.done) == 3 and all(list(a["channels_dropped"]) == ["ECG"] for a in attrs)
     (note,) = attrs[0]["notes"]
     assert "ECG" in note and err.count(note) == 1
+
+
+def test_store_with_a_foreign_codec_is_refused(tmp_path):
+    """A store is a file handed to us: arrays whose codecs are not the ones
+    ``embed`` writes (a pickle codec would run code on read) are not decoded."""
+    import warnings
+
+    import zarr
+
+    from skeegfm.jobs.corpus import open_store
+
+    group = zarr.open_group(str(tmp_path / "s.zarr"), mode="w")
+    group.attrs["skeegfm_store_format"] = 1
+    group.create_array("fine", shape=(2,), dtype="float32")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from zarr.codecs.numcodecs import Delta
+
+        group.create_array("odd", shape=(2,), dtype="float32", filters=[Delta(dtype="float32")])
+    with pytest.raises(ValueError, match=r"odd: codec\(s\) \['numcodecs.delta'\] .* can run code"):
+        open_store(tmp_path / "s.zarr")
+    del group["odd"]
+    assert "fine" in open_store(tmp_path / "s.zarr")

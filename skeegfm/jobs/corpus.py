@@ -250,7 +250,37 @@ def open_store(path, mode="r"):
     group = zarr.open_group(str(path), mode=mode)
     if "skeegfm_store_format" not in group.attrs:
         raise FileNotFoundError(f"{path}: a Zarr store, but not one written by skeegfm embed.")
+    _check_codecs(group, path)
     return group
+
+
+# Codecs that decode bytes into numbers or text and nothing else. A store is a
+# file handed to us: a codec such as numcodecs' pickle would run code on read.
+_SAFE_CODECS = frozenset(
+    {"bytes", "vlen-utf8", "vlen-bytes", "zstd", "blosc", "gzip", "crc32c", "transpose",
+     "sharding_indexed"}
+)  # fmt: skip
+
+
+def _check_codecs(group, path) -> None:
+    """Refuse a store whose arrays use a codec outside ``_SAFE_CODECS``."""
+    import zarr
+
+    for name, member in group.members(max_depth=None):
+        if not isinstance(member, zarr.Array):
+            continue
+        codecs = getattr(member.metadata, "codecs", None)
+        if codecs is None:  # Zarr v2 metadata: not what embed writes
+            raise ValueError(f"{path}/{name}: not a Zarr v3 array; this store was not written "
+                             "by skeegfm embed (or was altered).")  # fmt: skip
+        names = {codec.to_dict()["name"] for codec in codecs}
+        unsafe = sorted(names - _SAFE_CODECS)
+        if unsafe:
+            raise ValueError(
+                f"{path}/{name}: codec(s) {unsafe} are not among those skeegfm embed writes "
+                f"({sorted(_SAFE_CODECS)}); refusing to decode it (a codec such as pickle "
+                "can run code). Use a store written by skeegfm embed, or a new output path."
+            )
 
 
 def _recording_attrs(store):
