@@ -45,13 +45,6 @@ __all__ = [
 #: Encoders of the default benchmark (record names of :func:`skeegfm.list_models`).
 DEFAULT_MODELS = ("eegdino-small", "eegpt", "codebrain", "cbramod")
 
-_DISPLAY_NAMES = {
-    "eegdino-small": "EEG-DINO-Small",
-    "eegdino-medium": "EEG-DINO-Medium",
-    "eegpt": "EEGPT",
-    "codebrain": "CodeBrain",
-    "cbramod": "CBraMod",
-}
 _EMBEDDER_CLASSES = {
     "EEGDINO": "EEGDINOEmbedder",
     "EEGPT": "EEGPTEmbedder",
@@ -842,7 +835,7 @@ def run_benchmark(
     )
     for name, spec in specs.items():
         bar.set_postfix_str(name)
-        display = _DISPLAY_NAMES.get(name, name)
+        display = get_record(name).display_name or name
         if isinstance(checked[name], str):
             rows.append(_failed_row(display, name, spec, checked[name]))
             bar.update(1)

@@ -60,11 +60,6 @@ _UNIT_TO_VOLTS = {
     "\u03bcV": 1e-6,  # GREEK SMALL LETTER MU
 }
 
-#: What each encoder does with a window whose length is not a multiple of
-#: ``record.patch_size``, as the reference implementation (braindecode) does:
-#: EEG-DINO zero-pads to whole patches, CodeBrain and CBraMod drop the tail,
-#: EEGPT pads once to its construction-time patch count.
-_WINDOW_RULES = {"EEGDINO": "pad", "CodeBrain": "trim", "EEGPT": "keep", "CBraMod": "trim"}
 
 _ON_MISSING = ("raise", "interpolate", "zero")
 
@@ -1313,7 +1308,7 @@ def prepare_for_model(
         raise ValueError(f"Unknown reference {record.reference!r} in record {record.name}.")
     data *= data.dtype.type(record.scale_from_volts)
 
-    rule = _WINDOW_RULES.get(record.model, "keep")
+    rule = record.window
     length, patch = data.shape[-1], record.patch_size
     padded = trimmed = 0
     if rule in ("pad", "trim") and length % patch and _inclusive_end(eeg, record, length):

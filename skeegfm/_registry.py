@@ -72,6 +72,14 @@ class ModelRecord:
         Licence of the weights, or ``"unknown: see the model card"``.
     paper : str
         The paper the architecture implements.
+    window : {"pad", "trim", "keep"}
+        What the encoder does with a window that is not a whole number of
+        patches, as the reference implementation does: zero-pad to whole
+        patches, drop the tail, or keep it (the model pads it itself).
+    display_name : str
+        Name in tables and plots (e.g. ``"EEG-DINO-Small"``).
+    default_benchmark : bool
+        Whether ``skeegfm benchmark`` runs it when no ``--models`` is given.
     sources : dict
         Where each value above came from.
     """
@@ -92,6 +100,9 @@ class ModelRecord:
     n_params: int
     licence: str
     paper: str
+    window: str = "keep"
+    display_name: str = ""
+    default_benchmark: bool = False
     sources: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
@@ -127,6 +138,8 @@ _EEGDINO_SOURCES = dict(
     emb_dim="D = last conv width x 8 (patch-embedding geometry; return_encoder_output pools patch "
         "tokens)",
     paper="Wang et al., MICCAI 2025",
+    window="reference implementation (braindecode EEGDINO): zero-pads the window to whole "
+        "patches",
 )
 
 
@@ -135,6 +148,9 @@ def _eegdino_record(size: str, emb_dim: int, n_params: int) -> ModelRecord:
     return ModelRecord(
         name=f"eegdino-{size}",
         model="EEGDINO",
+        window="pad",
+        display_name=f"EEG-DINO-{size.capitalize()}",
+        default_benchmark=size == "small",
         hub_id=f"braindecode/eegdino-{size}-pretrained",
         preset=dict(EEGDINO_CONFIGS[size]),
         sfreq=200.0,
@@ -162,6 +178,9 @@ _RECORDS = (
     ModelRecord(
         name="eegpt",
         model="EEGPT",
+        window="keep",
+        display_name="EEGPT",
+        default_benchmark=True,
         hub_id="braindecode/eegpt-pretrained",
         preset=dict(
             patch_size=64,
@@ -207,11 +226,16 @@ _RECORDS = (
                 "as in braindecode's upload",
             "licence": "not stated by the authors' repository; see the Hub model card",
             "paper": "Wang et al., NeurIPS 2024",
+            "window": "reference implementation (braindecode EEGPT): pads the window once to "
+                "the patch count fixed at construction",
         },
     ),
     ModelRecord(
         name="codebrain",
         model="CodeBrain",
+        window="trim",
+        display_name="CodeBrain",
+        default_benchmark=True,
         hub_id="braindecode/codebrain-pretrained",
         preset=dict(
             patch_size=200,
@@ -252,11 +276,16 @@ _RECORDS = (
             preset="reference implementation's constructor defaults (braindecode CodeBrain); the "
                 "released weights need them",
             paper="Ma et al., ICLR 2026, arXiv 2506.09110",
+            window="reference implementation (braindecode CodeBrain): drops the samples after "
+                "the last whole patch",
         ),
     ),
     ModelRecord(
         name="cbramod",
         model="CBraMod",
+        window="trim",
+        display_name="CBraMod",
+        default_benchmark=True,
         hub_id="braindecode/cbramod-pretrained",
         preset=dict(
             patch_size=200,
@@ -301,6 +330,8 @@ _RECORDS = (
             licence="not verified: copies of the authors' code (github.com/wjq-learning/"
             "CBraMod) state an MIT licence for the code; the weights' licence: see the model card",
             paper="Wang et al., ICLR 2025, arXiv:2412.07236",
+            window="the reference reshapes into whole patches without padding: the tail after "
+                "the last whole patch is dropped",
         ),
     ),
 )
@@ -444,29 +475,21 @@ def list_models() -> list[ModelRecord]:
     return list(_RECORDS)
 
 
-_MODEL_MODULES = {
-    "EEGDINO": "skeegfm.models.eegdino",
-    "EEGPT": "skeegfm.models.eegpt",
-    "CodeBrain": "skeegfm.models.codebrain",
-    "CBraMod": "skeegfm.models.cbramod",
-}
-
-
 def _model_class(name_or_class):
     """The encoder class called ``name_or_class`` (or the class itself)."""
     if isinstance(name_or_class, type):
         return name_or_class
-    if name_or_class not in _MODEL_MODULES:
-        raise ValueError(f"model must be one of {sorted(_MODEL_MODULES)}, got {name_or_class!r}.")
-    import importlib
+    from .models import _encoder_class
 
-    return getattr(importlib.import_module(_MODEL_MODULES[name_or_class]), name_or_class)
+    return _encoder_class(name_or_class)
 
 
 def _class_from_config(config: dict, origin) -> type:
     """Encoder class a saved config.json belongs to: its ``skeegfm_class`` entry,
     else the class whose constructor knows the most of its keys."""
     import inspect
+
+    from .models import _ENCODER_MODULES as _MODEL_MODULES
 
     if config.get("skeegfm_class") in _MODEL_MODULES:
         return _model_class(config["skeegfm_class"])
@@ -488,6 +511,7 @@ def _class_from_config(config: dict, origin) -> type:
 
 def _class_from_file(path: Path, trust_checkpoint: bool = False) -> type:
     """Encoder class of a checkpoint file without config.json (by its keys)."""
+    from .models import _ENCODER_MODULES as _MODEL_MODULES
     from .models import _hub
 
     obj = _hub._read_weights(path, trust_checkpoint=trust_checkpoint)

@@ -14,7 +14,7 @@ from skeegfm._channels import EEGPT_CHANNELS, TUEG_19_CHANNELS
 from skeegfm._registry import ModelRecord, _model_class, get_record, list_models, load_pretrained
 from skeegfm.models import WeightsNotAvailableError
 
-FIELDS = [f.name for f in dataclasses.fields(ModelRecord) if f.name not in ("name", "model", "sources")]
+FIELDS = [f.name for f in dataclasses.fields(ModelRecord) if f.name not in ("name", "model", "sources", "display_name", "default_benchmark")]
 RECORDS = list_models()
 
 

@@ -8,6 +8,28 @@ from __future__ import annotations
 
 import importlib
 
+#: Encoder class name -> the model file that defines it (and registers its
+#: pretrained records). Adding an encoder adds one line here.
+_ENCODER_MODULES = {
+    "EEGDINO": ".eegdino",
+    "EEGPT": ".eegpt",
+    "CodeBrain": ".codebrain",
+    "CBraMod": ".cbramod",
+}
+
+
+def _encoder_class(name: str):
+    """The encoder class called ``name`` (a key of ``_ENCODER_MODULES``)."""
+    if name not in _ENCODER_MODULES:
+        raise ValueError(f"model must be one of {sorted(_ENCODER_MODULES)}, got {name!r}.")
+    return getattr(importlib.import_module(_ENCODER_MODULES[name], __name__), name)
+
+
+def _encoder_classes() -> dict:
+    """All encoder classes, by name (imports every model file)."""
+    return {name: _encoder_class(name) for name in _ENCODER_MODULES}
+
+
 # public name -> submodule that defines it
 _LAZY = {
     "UntrustedCheckpointError": "._hub",
