@@ -379,7 +379,7 @@ def _parse_bands(text):
 
 
 def _cmd_benchmark(args):
-    from ._benchmark import format_table, run_benchmark
+    from .jobs.benchmark import format_table, run_benchmark
 
     models = [m.strip() for m in args.models.split(",") if m.strip()]
     if not models:
@@ -470,7 +470,7 @@ def _embed_target(args):
 
 
 def _weights_error(spec):
-    from ._benchmark import _unavailable_note
+    from .jobs.benchmark import _unavailable_note
 
     return CommandError(
         f"{_unavailable_note(spec).split(': running with')[0]}. Pass --checkpoint PATH, "

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 from _tiny import save_tiny
 
-from skeegfm import _benchmark
+from skeegfm.jobs import benchmark
 from skeegfm.cli import main
 
 FAMILIES = ("eegdino", "eegpt", "codebrain", "cbramod")
@@ -159,7 +159,7 @@ def no_encoder(monkeypatch):
     def fail(*args, **kwargs):
         raise AssertionError("an encoder ran before the checks")
 
-    monkeypatch.setattr(_benchmark, "_fit_embedder", fail)
+    monkeypatch.setattr(benchmark, "_fit_embedder", fail)
 
 
 @pytest.mark.parametrize(
@@ -194,14 +194,14 @@ def test_folds_with_a_single_training_class_are_refused_first(tiny, tmp_path, ca
 def test_an_encoder_failing_at_run_time_leaves_the_other_rows(tiny, tmp_path, capsys,
                                                               monkeypatch):  # fmt: skip
     path = _epochs_file(tmp_path / "x-epo.fif", TEN_TWENTY, 160.0)
-    real = _benchmark._fit_embedder
+    real = benchmark._fit_embedder
 
     def flaky(spec, epochs, **kwargs):
         if spec.model == "eegpt":
             raise RuntimeError("CUDA out of memory (simulated)")
         return real(spec, epochs, **kwargs)
 
-    monkeypatch.setattr(_benchmark, "_fit_embedder", flaky)
+    monkeypatch.setattr(benchmark, "_fit_embedder", flaky)
     out = tmp_path / "out"
     argv = ["benchmark", "--data", str(path), "--output-dir", str(out), "-q"]
     status, stdout, _ = _run([*argv, *_checkpoints(tiny)], capsys)
@@ -219,7 +219,7 @@ def test_an_encoder_failing_at_run_time_leaves_the_other_rows(tiny, tmp_path, ca
 def test_invalid_embedder_option_stops_everything_first(tmp_path, no_encoder):
     path = _epochs_file(tmp_path / "x-epo.fif", TEN_TWENTY, 160.0)
     with pytest.raises(ValueError, match="on_missing must be one of"):
-        _benchmark.run_benchmark(
+        benchmark.run_benchmark(
             ["eegpt"], data=path, on_missing="guess", output_dir=tmp_path / "o", progress=False
         )
     assert not (tmp_path / "o").exists()

@@ -12,8 +12,8 @@ import pytest
 from _tiny import save_tiny
 
 from skeegfm import __version__
-from skeegfm import _benchmark
-from skeegfm._benchmark import hub_reachable, resolve_weights
+from skeegfm.jobs import benchmark
+from skeegfm.jobs.benchmark import hub_reachable, resolve_weights
 from skeegfm.cli import main
 from skeegfm.datasets import load_eegmat
 
@@ -105,7 +105,7 @@ def test_benchmark_baseline_matches_direct_cross_validation(tiny, tmp_path):
 
     from skeegfm._baseline import LogBandPower
 
-    results = _benchmark.run_benchmark(
+    results = benchmark.run_benchmark(
         ["eegpt"], checkpoints={"eegpt": tiny["eegpt"]}, n_splits=3, output_dir=tmp_path, progress=False
     )
     epochs, y, groups = load_eegmat(return_X_y=True, verbose="error")
@@ -145,7 +145,7 @@ def hub_cache(tmp_path, monkeypatch):
     from skeegfm._cache import clear_encoder_cache
 
     clear_encoder_cache()  # encoders are cached per Hub id, across tests
-    monkeypatch.setattr(_benchmark, "_RANDOM_DIRS", {})
+    monkeypatch.setattr(benchmark, "_RANDOM_DIRS", {})
 
     cache = tmp_path / "hub"
     cache.mkdir()
@@ -160,7 +160,7 @@ def test_benchmark_random_rows_are_marked(tiny, tmp_path, capsys, monkeypatch, h
     from skeegfm.embedders import EEGPTEmbedder
 
     made = []
-    real = _benchmark._make_embedder
+    real = benchmark._make_embedder
 
     def fake(spec, **kwargs):
         made.append(spec)
@@ -168,7 +168,7 @@ def test_benchmark_random_rows_are_marked(tiny, tmp_path, capsys, monkeypatch, h
             return EEGPTEmbedder(checkpoint=tiny["eegpt"], **kwargs)
         return real(spec, **kwargs)
 
-    monkeypatch.setattr(_benchmark, "_make_embedder", fake)
+    monkeypatch.setattr(benchmark, "_make_embedder", fake)
     out = tmp_path / "offline"
     status = main(["benchmark", "--models", "eegpt", "--n-splits", "2", "--output-dir", str(out)])
     assert status == 0
@@ -194,7 +194,7 @@ def test_benchmark_uses_cached_hub_weights(tiny, tmp_path, hub_cache):
     save_tiny("eegpt", repo / "snapshots" / commit)
     (repo / "refs").mkdir(parents=True)
     (repo / "refs" / "main").write_text(commit)
-    results = _benchmark.run_benchmark(
+    results = benchmark.run_benchmark(
         ["eegpt"], n_splits=2, output_dir=tmp_path / "cached", progress=False
     )
     row = results.iloc[0]
@@ -362,15 +362,15 @@ def test_python_dash_m():
 
 def test_random_weights_of_a_non_default_size(monkeypatch):
     """Random EEG-DINO-Medium is the medium architecture, not the default small one."""
-    monkeypatch.setattr(_benchmark, "_RANDOM_DIRS", {})
-    spec = _benchmark.WeightsSpec("eegdino-medium", None, "random", "random")
-    embedder = _benchmark._make_embedder(
+    monkeypatch.setattr(benchmark, "_RANDOM_DIRS", {})
+    spec = benchmark.WeightsSpec("eegdino-medium", None, "random", "random")
+    embedder = benchmark._make_embedder(
         spec, device="cpu", batch_size=4, random_state=0, verbose=False
     )
     config = json.loads((Path(embedder.checkpoint) / "config.json").read_text())
     assert config["n_layer"] == 16 and config["dim_feedforward"] == 1024
-    small = _benchmark._make_embedder(
-        _benchmark.WeightsSpec("eegdino-small", None, "random", "random"),
+    small = benchmark._make_embedder(
+        benchmark.WeightsSpec("eegdino-small", None, "random", "random"),
         device="cpu", batch_size=4, random_state=0, verbose=False,
     )  # fmt: skip
     assert small.checkpoint is None  # the embedder's own random initialisation

@@ -130,8 +130,8 @@ class EmbedOptions:
         return get_record(self.model)
 
     def weights_spec(self):
-        """The :class:`~skeegfm._benchmark.WeightsSpec` of these options."""
-        from .._benchmark import resolve_weights
+        """The :class:`~skeegfm.jobs.benchmark.WeightsSpec` of these options."""
+        from .benchmark import resolve_weights
 
         checkpoints = {self.model: self.checkpoint} if self.checkpoint else None
         return resolve_weights([self.model], self.weights, checkpoints)[self.model]
@@ -392,7 +392,7 @@ def embed_recording(path, options, *, spec=None, bids_path=None, progress=False)
         windows).
     options : EmbedOptions
         Model, weights, windows and chunk size.
-    spec : skeegfm._benchmark.WeightsSpec | None
+    spec : skeegfm.jobs.benchmark.WeightsSpec | None
         Resolved weights (default: ``options.weights_spec()``).
     bids_path : mne_bids.BIDSPath | None
         Read through mne-bids (sidecars applied).
@@ -419,7 +419,7 @@ def embed_recording(path, options, *, spec=None, bids_path=None, progress=False)
     """
     from mne.utils import use_log_level
 
-    from .._benchmark import _fit_embedder
+    from .benchmark import _fit_embedder
 
     record = options.record
     spec = options.weights_spec() if spec is None else spec

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._registry import get_record
+from .._registry import get_record
 
 __all__ = [
     "DEFAULT_MODELS",
@@ -108,7 +108,7 @@ def hub_reachable(timeout=3.0):
     """
     from huggingface_hub import constants
 
-    from .models._hub import _endpoint_reachable, _is_offline
+    from ..models._hub import _endpoint_reachable, _is_offline
 
     return not _is_offline() and _endpoint_reachable(constants.ENDPOINT, timeout=timeout)
 
@@ -150,7 +150,7 @@ def resolve_weights(models, weights="pretrained", checkpoints=None):
         raise ValueError(
             f"--checkpoint given for {extra}, which are not among the models run ({names})."
         )
-    from ._registry import resolve_checkpoint
+    from .._registry import resolve_checkpoint
 
     specs = {}
     for name in names:
@@ -175,7 +175,7 @@ def resolve_weights(models, weights="pretrained", checkpoints=None):
 
 def _unavailable_note(spec):
     """The one line printed when released weights cannot be had."""
-    from .models._hub import _is_offline
+    from ..models._hub import _is_offline
 
     why = "offline mode (HF_HUB_OFFLINE=1)" if _is_offline() else "the Hub cannot be reached"
     return (
@@ -201,7 +201,7 @@ def _fit_embedder(spec, epochs, *, fallback=False, say=_say, **kwargs):
     cached) are replaced by random ones, said in one line, and the returned
     spec is the random one. ``kwargs`` are embedder parameters.
     """
-    from .models import WeightsNotAvailableError
+    from ..models import WeightsNotAvailableError
 
     def fit(spec):
         embedder = _make_embedder(spec, verbose=False, **kwargs)
@@ -280,7 +280,7 @@ def load_benchmark_data(data=None, label_column=None, group_column=None):
     import mne
 
     if data is None:
-        from .datasets import load_eegmat
+        from ..datasets import load_eegmat
 
         epochs = load_eegmat(verbose="error")
         description = "bundled EEGMAT subset (PhysioNet, ODC-By 1.0)"
@@ -298,7 +298,7 @@ def load_benchmark_data(data=None, label_column=None, group_column=None):
                 "Save your epochs with epochs.save('name-epo.fif')."
             ) from exc
         description = str(path)
-    from ._channels import channel_type_from_name
+    from .._channels import channel_type_from_name
 
     # Channels typed EEG whose names say EOG/EMG/ECG (EDF conversions): the
     # baseline leaves them out as the encoders do. The caller's Epochs are copied.
@@ -466,7 +466,7 @@ def _resolve_bands(bands, sfreq, say=_say):
         If a user band reaches above the Nyquist frequency, or no default
         band starts below it.
     """
-    from ._baseline import DEFAULT_BANDS, _check_bands
+    from .._baseline import DEFAULT_BANDS, _check_bands
 
     nyquist = float(sfreq) / 2
     if bands is not None:
@@ -532,7 +532,7 @@ def _make_embedder(spec, *, device, batch_size, random_state, verbose, **params)
     random spec gives ``checkpoint=None``: the embedder then builds the
     released architecture with weights drawn from ``random_state``.
     """
-    from . import embedders
+    from .. import embedders
 
     record = get_record(spec.model)
     cls = getattr(embedders, _EMBEDDER_CLASSES[record.model])
@@ -561,7 +561,7 @@ def _random_checkpoint(record, random_state):
 
     import torch
 
-    from . import models
+    from .. import models
 
     key = (record.name, int(random_state))
     if key not in _RANDOM_DIRS:
@@ -616,7 +616,7 @@ def _input_checker(spec, *, device, params):
     Raises what the embedder raises for invalid parameters (an error of the
     options, not of one encoder: the whole command stops).
     """
-    from . import embedders
+    from .. import embedders
 
     cls = getattr(embedders, _EMBEDDER_CLASSES[get_record(spec.model).model])
     embedder = cls(checkpoint=None, device=device, **params)
@@ -640,7 +640,7 @@ def _check_encoder_input(embedder, spec, epochs):
     notices : list of str
         The warnings said while preparing it (channels dropped, filled...).
     """
-    from ._inputs import prepare_for_model
+    from .._inputs import prepare_for_model
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -779,8 +779,8 @@ def run_benchmark(
     import pandas as pd
     from tqdm.auto import tqdm
 
-    from ._baseline import LogBandPower
-    from .models import UntrustedCheckpointError
+    from .._baseline import LogBandPower
+    from ..models import UntrustedCheckpointError
 
     notices = []
 
@@ -1007,7 +1007,7 @@ def _write_results(results, folds, adaptations, notices, bench, cv_text, out_dir
     import sklearn
     import torch
 
-    from . import __version__
+    from .. import __version__
 
     out_dir.mkdir(parents=True, exist_ok=True)
     results.to_csv(out_dir / "results.csv", index=False)
