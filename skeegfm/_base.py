@@ -38,7 +38,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator
-from sklearn.utils import check_random_state
+from sklearn.utils import check_random_state, check_scalar
 
 from . import _cache
 from ._channels import check_ch_aliases
@@ -369,11 +369,14 @@ class _BaseFoundationEstimator(BaseEstimator):
     """Shared machinery of the skeegfm estimators (not an estimator itself).
 
     Subclasses set the class attributes ``_model_class_name`` (the encoder
-    class in :mod:`skeegfm.models`, e.g. ``"EEGPT"``) and
-    ``_default_record`` (the :class:`~skeegfm._registry.ModelRecord` whose
-    input contract applies to checkpoints outside the registry), and may
-    override :meth:`_encoder_overrides`, :meth:`_random_init_kwargs` and
-    :meth:`_fixed_n_times`.
+    class in :mod:`skeegfm.models`, e.g. ``"EEGPT"``), ``_default_record``
+    (the :class:`~skeegfm._registry.ModelRecord` whose input contract applies
+    to checkpoints outside the registry) and, where some, ``_model_params``
+    (estimator parameters passed as they are to the encoder's constructor,
+    e.g. EEGPT's ``patch_stride``). Everything else about the encoder comes
+    from its class, through the members of
+    :class:`skeegfm.models._protocol.EncoderProtocol` (``input_config``,
+    ``fixed_n_times``, ``fixed_ch_names``, ...).
 
     Fitted attributes set by :meth:`_fit_encoder`: ``record_``, ``encoder_``,
     ``encoder_hash_``, ``pretrained_source_``, ``device_``, ``precision_``,
@@ -386,6 +389,11 @@ class _BaseFoundationEstimator(BaseEstimator):
 
     _model_class_name: str = ""
     _default_record: str = ""
+    #: Estimator parameters that are constructor arguments of the encoder.
+    _model_params: tuple = ()
+    #: Whether the estimator trains a head on the encoder (the encoder is then
+    #: built for the head's input, see ``input_config``).
+    _trains_head: bool = False
 
     # ------------------------------------------------------------ parameters
 
@@ -397,10 +405,7 @@ class _BaseFoundationEstimator(BaseEstimator):
                 "checkpoint must be a registry name, a Hub id, a local path or None, "
                 f"got {type(checkpoint).__name__}."
             )
-        if self.sfreq is not None and not (
-            isinstance(self.sfreq, numbers.Real) and np.isfinite(self.sfreq) and self.sfreq > 0
-        ):
-            raise ValueError(f"sfreq must be None or a positive number of Hz, got {self.sfreq!r}.")
+        _check_real("sfreq", self.sfreq, 0.0, include_boundaries="neither", allow_none=True)
         if self.ch_names is not None and (
             isinstance(self.ch_names, str)
             or not all(isinstance(name, str) for name in self.ch_names)
@@ -414,12 +419,7 @@ class _BaseFoundationEstimator(BaseEstimator):
         check_ch_aliases(self.ch_aliases)
         _check_choice("precision", self.precision, _PRECISIONS)
         resolve_device(self.device)
-        if (
-            not isinstance(self.batch_size, numbers.Integral)
-            or isinstance(self.batch_size, bool)
-            or self.batch_size < 1
-        ):
-            raise ValueError(f"batch_size must be a positive integer, got {self.batch_size!r}.")
+        _check_int("batch_size", self.batch_size, 1)
         if not isinstance(self.verbose, (bool, numbers.Integral)):
             raise TypeError(f"verbose must be a bool, got {self.verbose!r}.")
         check_random_state(self.random_state)
@@ -455,19 +455,42 @@ class _BaseFoundationEstimator(BaseEstimator):
             return record, record.hub_id
         return default, resolved.target
 
+    def _model_class(self):
+        """The encoder class (:func:`skeegfm.models._encoder_class`)."""
+        from . import models
+
+        return models._encoder_class(self._model_class_name)
+
     def _encoder_overrides(self, prepared) -> dict:
-        """Constructor arguments that adapt a loaded encoder to the data
-        (default: none; EEGPT builds for the data's channels and window)."""
-        return {}
+        """Constructor arguments that adapt a loaded encoder to the data: the
+        encoder class's ``input_config`` for the prepared input, the
+        estimator's ``_model_params``, and no head (``return_encoder_output``;
+        a classifier gives it a fresh one)."""
+        overrides = self._model_class().input_config(
+            list(prepared.ch_names),
+            int(prepared.data.shape[-1]),
+            float(prepared.sfreq),
+            head=self._trains_head,
+        )
+        overrides = dict(overrides, **{name: getattr(self, name) for name in self._model_params})
+        overrides["return_encoder_output"] = True
+        return overrides
 
     def _random_init_kwargs(self, record, prepared) -> dict:
-        """Constructor arguments of the released architecture for ``checkpoint=None``."""
-        raise NotImplementedError
+        """Constructor arguments of the released architecture for
+        ``checkpoint=None``: the record's preset, the input's channel count,
+        window and the record's rate, then :meth:`_encoder_overrides`."""
+        n_chans, n_times = prepared.data.shape[1:]
+        base = dict(record.preset, n_chans=int(n_chans), n_times=int(n_times), sfreq=record.sfreq)
+        overrides = self._encoder_overrides(prepared)
+        if "chs_info" in overrides:
+            base.pop("n_chans")  # the channels' number follows their list
+        return dict(base, **overrides)
 
     def _fixed_n_times(self):
         """Window length (samples at the model's rate) the fitted encoder
-        requires, or None when any length works (default)."""
-        return None
+        requires (its ``fixed_n_times``), or None when any length works."""
+        return self.encoder_.fixed_n_times
 
     def _random_weights_seed(self) -> int:
         """Seed of the random weights of ``checkpoint=None``: drawn from
@@ -476,9 +499,10 @@ class _BaseFoundationEstimator(BaseEstimator):
         return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
 
     def _fixed_ch_names(self):
-        """Canonical channels (model order) the fitted encoder was built for,
-        or None when its channel slots are fixed by the record (default)."""
-        return None
+        """Canonical channels (model order) the fitted encoder was built for
+        (its ``fixed_ch_names``), or None when its channel slots are fixed by
+        the record."""
+        return self.encoder_.fixed_ch_names
 
     def _frozen_encoder(self, record, source, prepared, device) -> FrozenEncoder:
         """Load (or fetch from the process-wide cache) the frozen encoder.
@@ -499,9 +523,7 @@ class _BaseFoundationEstimator(BaseEstimator):
         -------
         frozen : FrozenEncoder
         """
-        from . import models
-
-        model_class = getattr(models, self._model_class_name)
+        model_class = self._model_class()
         if source is None:
             seed = self._random_weights_seed()
             kwargs = self._random_init_kwargs(record, prepared)
@@ -696,6 +718,35 @@ class _BaseFoundationEstimator(BaseEstimator):
                 state["precision_"] = resolve_precision(state.get("precision", "auto"), device)
             state["encoder_"] = payload.restore(device).module
         super().__setstate__(state)
+
+
+def _check_int(name, value, min_val, *, allow_none=False) -> None:
+    """:func:`sklearn.utils.check_scalar` for an integer parameter ``>= min_val``
+    (bools refused); ``allow_none``: None passes."""
+    if allow_none and value is None:
+        return
+    if isinstance(value, (bool, np.bool_)):
+        none = "None or " if allow_none else ""
+        raise TypeError(f"{name} must be {none}an integer >= {min_val}, got {value!r}.")
+    check_scalar(value, name, numbers.Integral, min_val=min_val)
+
+
+def _check_real(
+    name, value, min_val=None, max_val=None, *, include_boundaries="both", allow_none=False
+) -> None:
+    """:func:`sklearn.utils.check_scalar` for a finite real parameter in the
+    interval given (bools, NaN and infinities refused); ``allow_none``: None
+    passes."""
+    if allow_none and value is None:
+        return
+    if isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be a number, got {value!r}.")
+    check_scalar(
+        value, name, numbers.Real, min_val=min_val, max_val=max_val,
+        include_boundaries=include_boundaries,
+    )
+    if not np.isfinite(value):
+        raise ValueError(f"{name} must be a finite number, got {value!r}.")
 
 
 def _check_choice(name, value, choices) -> None:

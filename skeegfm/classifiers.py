@@ -46,9 +46,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import importlib
 import math
-import numbers
 import re
 import warnings
 
@@ -69,11 +67,12 @@ from ._base import (
     TRUST_PARAMETER_DOC,
     _BaseFoundationEstimator,
     _check_choice,
+    _check_int,
+    _check_real,
     _freeze,
     copy_encoder,
     resolve_device,
 )
-from .embedders import CBraModEmbedder, CodeBrainEmbedder, EEGDINOEmbedder
 
 __all__ = ["CBraModClassifier", "CodeBrainClassifier", "EEGDINOClassifier", "EEGPTClassifier"]
 
@@ -111,7 +110,7 @@ tuning : {"linear_probe", "partial", "lora", "full"}
         a ``.``), e.g. ``"attn.qkv"`` or ``"blocks.[67].mlp.fc[12]"``;
         every entry must match at least one linear layer (the head's layers
         never match; they train fully). ``None``: the model's
-        ``LORA_TARGET_MODULES`` (attention projections and MLP layers of every
+        ``lora_target_modules`` (attention projections and MLP layers of every
         block; for CodeBrain, the attention output projection and the linear
         layer after the global convolution; for CBraMod, the attention output
         projections and the feed-forward layers). See :doc:`/fine_tuning`.
@@ -263,6 +262,20 @@ def _no_fast_paths(model, enabled: bool):
             module.fast_inference = True
 
 
+@contextlib.contextmanager
+def _grad_checkpointing(model, enabled: bool):
+    """Activation checkpointing of ``model``'s blocks for the duration
+    (``model.set_grad_checkpointing``)."""
+    if not enabled:
+        yield
+        return
+    model.set_grad_checkpointing(True)
+    try:
+        yield
+    finally:
+        model.set_grad_checkpointing(False)
+
+
 def _to_cpu(value):
     """``value`` with every tensor inside (dicts, lists, tuples) moved to the CPU."""
     if isinstance(value, torch.Tensor):
@@ -272,25 +285,6 @@ def _to_cpu(value):
     if isinstance(value, (list, tuple)):
         return type(value)(_to_cpu(v) for v in value)
     return value
-
-
-def _check_int(name, value, minimum, allow_none=False):
-    if allow_none and value is None:
-        return
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < minimum:
-        none = "None or " if allow_none else ""
-        raise ValueError(f"{name} must be {none}an integer >= {minimum}, got {value!r}.")
-
-
-def _check_real(name, value, low, high, low_open=False, high_open=False):
-    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and np.isfinite(value)
-    if ok:
-        ok = (value > low if low_open else value >= low) and (
-            value < high if high_open else value <= high
-        )
-    if not ok:
-        left, right = "(" if low_open else "[", ")" if high_open else "]"
-        raise ValueError(f"{name} must be a number in {left}{low}, {high}{right}, got {value!r}.")
 
 
 def _check_no_missing_labels(y) -> None:
@@ -308,56 +302,54 @@ def _check_no_missing_labels(y) -> None:
 
 
 class _BaseClassifier(ClassifierMixin, _BaseFoundationEstimator):
-    """fit / predict of the fine-tuning classifiers; subclasses only describe
-    where their encoder's blocks and head are.
+    """fit / predict of the fine-tuning classifiers, for any encoder.
 
-    Class attributes of a subclass: ``_model_class_name`` and
-    ``_default_record`` (see :class:`~skeegfm._base._BaseFoundationEstimator`),
-    ``_blocks_path`` (dotted path of the blocks' ``ModuleList``),
-    ``_embedding_prefixes`` (parameters before the blocks),
-    ``_train_head_prefixes`` (parameters of the head, trained in every mode),
-    ``_front_prefixes`` (those of them that run before the encoder: the
-    activations of frozen blocks cannot be kept when they train) and
-    ``_warmup_fraction`` (of the schedule, for ``warmup_epochs="auto"``); and
-    the methods :meth:`_to_cut` / :meth:`_from_cut`, the forward pass split at
-    a block (for ``tuning="partial"`` on kept activations).
+    Everything about the encoder comes from its class, through the members
+    of :class:`skeegfm.models._protocol.EncoderProtocol`: its ``blocks``,
+    ``layer_id`` (layer-wise decay, partial tuning), ``head_prefixes``,
+    ``lora_target_modules``, ``forward_features`` / ``forward_head`` (frozen
+    features for the linear probe), ``forward_until`` / ``forward_from``
+    (partial tuning on kept activations), ``set_grad_checkpointing`` and
+    ``reset_classifier``. A subclass only sets ``_model_class_name``,
+    ``_default_record``, ``_warmup_fraction`` (of the schedule, for
+    ``warmup_epochs="auto"``) and, where some, ``_model_params`` (see
+    :class:`~skeegfm._base._BaseFoundationEstimator`).
     """
 
-    _blocks_path = ""
-    _embedding_prefixes: tuple = ()
-    _train_head_prefixes: tuple = ("final_layer.",)
-    _front_prefixes: tuple = ()
+    _trains_head = True
     _warmup_fraction = 0.1
 
     # ------------------------------------------------------------ model hooks
 
-    def _blocks(self, model):
-        return functools.reduce(getattr, self._blocks_path.split("."), model)
-
     def _reset_head(self, model, n_classes: int) -> None:
         """Give ``model`` a fresh head with ``n_classes`` outputs (seeded by the caller)."""
-        model.reset_head(n_classes)
+        model.reset_classifier(n_classes)
 
     def _head_logits(self, model, features):
-        """The head on ``model(x, return_features=True)["features"]``."""
-        return model.final_layer(features)
+        """The head on ``model.forward_features(x)``."""
+        return model.forward_head(features)
 
     def _features(self, model, x):
-        return model(x, return_features=True)["features"]
+        return model.forward_features(x)
 
     def _logits_of(self, model, x):
         return self._head_logits(model, self._features(model, x))
 
+    @staticmethod
+    def _splits(model) -> bool:
+        """Whether ``model`` can run up to a block and on from it (the encoder
+        protocol's optional ``forward_until`` / ``forward_from``)."""
+        return callable(getattr(model, "forward_until", None)) and callable(
+            getattr(model, "forward_from", None)
+        )
+
     def _to_cut(self, model, x, cut):
-        """What enters block ``cut`` (0-based) for the batch ``x``, as one
-        tensor with the epochs along the first axis. Without an override,
-        ``tuning="partial"`` runs the frozen blocks at every step."""
-        raise NotImplementedError
+        """What enters block ``cut`` (0-based) for the batch ``x``: ``model.forward_until``."""
+        return model.forward_until(x, cut)
 
     def _from_cut(self, model, h, cut):
-        """Logits from ``h = _to_cut(model, x, cut)``: blocks ``cut`` onwards,
-        what follows them and the head, exactly as ``model`` runs them."""
-        raise NotImplementedError
+        """Logits from ``h = _to_cut(model, x, cut)``: ``model.forward_from``."""
+        return model.forward_from(h, cut)
 
     # ------------------------------------------------------------ parameters
 
@@ -373,8 +365,8 @@ class _BaseClassifier(ClassifierMixin, _BaseFoundationEstimator):
                 f"{self.max_epochs}; pass schedule_epochs >= max_epochs, or None."
             )
         _check_int("lora_rank", self.lora_rank, 1)
-        _check_real("lora_alpha", self.lora_alpha, 0.0, np.inf, low_open=True, high_open=True)
-        _check_real("lora_dropout", self.lora_dropout, 0.0, 1.0, high_open=True)
+        _check_real("lora_alpha", self.lora_alpha, 0.0, include_boundaries="neither")
+        _check_real("lora_dropout", self.lora_dropout, 0.0, 1.0, include_boundaries="left")
         target = self.lora_target
         if target is not None and (
             isinstance(target, str) is False
@@ -389,15 +381,15 @@ class _BaseClassifier(ClassifierMixin, _BaseFoundationEstimator):
                 f"them, got {target!r}."
             )
         _check_int("activation_cache_bytes", self.activation_cache_bytes, 0)
-        _check_real("lr", self.lr, 0.0, np.inf, low_open=True, high_open=True)
-        _check_real("weight_decay", self.weight_decay, 0.0, np.inf, high_open=True)
-        _check_real("layer_decay", self.layer_decay, 0.0, 1.0, low_open=True)
+        _check_real("lr", self.lr, 0.0, include_boundaries="neither")
+        _check_real("weight_decay", self.weight_decay, 0.0)
+        _check_real("layer_decay", self.layer_decay, 0.0, 1.0, include_boundaries="right")
         if not (isinstance(self.warmup_epochs, str) and self.warmup_epochs == "auto"):
             _check_real("warmup_epochs", self.warmup_epochs, 0.0, self.schedule_epochs or self.max_epochs)
-        if self.validation_fraction is not None:
-            _check_real(
-                "validation_fraction", self.validation_fraction, 0.0, 1.0, True, True
-            )
+        _check_real(
+            "validation_fraction", self.validation_fraction, 0.0, 1.0,
+            include_boundaries="neither", allow_none=True,
+        )
         _check_int("patience", self.patience, 1, allow_none=True)
         if not (self.class_weight is None or self.class_weight == "balanced"
                 or isinstance(self.class_weight, dict)):
@@ -416,7 +408,8 @@ class _BaseClassifier(ClassifierMixin, _BaseFoundationEstimator):
 
     def _state_signature(self) -> dict:
         """What a resumed training state must have been saved with."""
-        signature = {"tuning": self.tuning, "chan_proj_type": getattr(self, "chan_proj_type", None)}
+        signature = {"tuning": self.tuning}
+        signature.update({name: getattr(self, name) for name in self._model_params})
         if self.tuning == "partial":
             signature["n_trainable_blocks"] = int(self.n_trainable_blocks)
         if self.tuning == "lora":
@@ -537,21 +530,26 @@ class _BaseClassifier(ClassifierMixin, _BaseFoundationEstimator):
             )
 
     def _trainable(self, model, fixed=None):
-        """Names of the trained parameters and roots of the modules in train mode.
+        """Names of the trained parameters, modules in train mode, layer ids
+        (the head's at the top) and number of blocks.
 
         ``fixed``: names of parameters frozen by design (``requires_grad``
         False before LoRA froze everything else); default: read from ``model``.
         """
-        blocks = self._blocks(model)
-        n_blocks = len(blocks)
-        ids = _training.layer_ids(model, self._blocks_path + ".", self._embedding_prefixes, n_blocks)
-        # Frozen by design (requires_grad=False) or unused outside pretraining.
-        skip = tuple(getattr(model, "_pretraining_only_prefixes", ()))
+        n_blocks = len(model.blocks)
+        head_prefixes = tuple(model.head_prefixes)
+        # BEiT's layer numbers, the head (trained in every mode) at the top;
+        # None: unused outside pretraining.
+        ids = {
+            name: n_blocks + 1 if name.startswith(head_prefixes) else model.layer_id(name)
+            for name, _ in model.named_parameters()
+        }
         if fixed is None:
             fixed = {n for n, p in model.named_parameters() if not p.requires_grad}
-        usable = {n for n, _ in model.named_parameters() if n not in fixed and not n.startswith(skip)}
-        head = {n for n in ids if n.startswith(self._train_head_prefixes)}
-        roots = [p.rstrip(".") for p in self._train_head_prefixes]
+        usable = {n for n, i in ids.items() if n not in fixed and i is not None}
+        head = {n for n in ids if n.startswith(head_prefixes)}
+        modules = dict(model.named_modules())
+        roots = [modules[p.rstrip(".")] for p in head_prefixes if p.rstrip(".") in modules]
         if self.tuning == "linear_probe":
             names = head
         elif self.tuning == "partial":
@@ -561,16 +559,16 @@ class _BaseClassifier(ClassifierMixin, _BaseFoundationEstimator):
                     f"n_trainable_blocks={k} but the encoder has {n_blocks} blocks; use at "
                     f"most {n_blocks}, or tuning=\"full\"."
                 )
-            names = {n for n, i in ids.items() if i > n_blocks - k} | head
-            roots += [f"{self._blocks_path}.{i}" for i in range(n_blocks - k, n_blocks)]
+            names = {n for n, i in ids.items() if i is not None and i > n_blocks - k} | head
+            roots += list(model.blocks[n_blocks - k :])
         elif self.tuning == "lora":
             # peft's adapter matrices and the head; the whole model runs in
             # train mode (dropout as in pretraining), as peft's fine-tuning does.
             names = {n for n in ids if ".lora_A." in n or ".lora_B." in n} | head
-            roots = [""]
+            roots = [model]
         else:
-            names = set(ids)
-            roots = [""]
+            names = {n for n, i in ids.items() if i is not None}
+            roots = [model]
         return names & usable, roots, ids, n_blocks
 
     # ------------------------------------------------------------ LoRA
@@ -579,22 +577,23 @@ class _BaseClassifier(ClassifierMixin, _BaseFoundationEstimator):
         """Full names of the linear layers ``lora_target`` selects in ``model``."""
         patterns = self.lora_target
         if patterns is None:
-            module = importlib.import_module(type(model).__module__)
-            patterns = getattr(module, "LORA_TARGET_MODULES", None)
+            patterns = getattr(model, "lora_target_modules", None)
             if not patterns:
                 raise ValueError(
                     f"{type(model).__name__} names no default LoRA target modules "
-                    "(LORA_TARGET_MODULES); pass lora_target."
+                    "(lora_target_modules); pass lora_target."
                 )
         if isinstance(patterns, str):
             patterns = [patterns]
-        excluded = tuple(self._train_head_prefixes) + tuple(
-            getattr(model, "_pretraining_only_prefixes", ())
-        )
+        head_prefixes = tuple(model.head_prefixes)
+        # The head trains fully; layers unused outside pretraining never train.
         linear = [
             name
             for name, module in model.named_modules()
-            if isinstance(module, torch.nn.Linear) and name and not name.startswith(excluded)
+            if isinstance(module, torch.nn.Linear)
+            and name
+            and not (name + ".").startswith(head_prefixes)
+            and model.layer_id(name + ".weight") is not None
         ]
         targets = set()
         for pattern in patterns:
@@ -645,26 +644,28 @@ class _BaseClassifier(ClassifierMixin, _BaseFoundationEstimator):
         for name, param in model.named_parameters():
             param.requires_grad_(name in names)
         params = {n: p for n, p in model.named_parameters() if n in names}
-        modules = dict(model.named_modules())
+        # Where each trained parameter runs (0: before the blocks, e.g. a
+        # channel projection; n_blocks + 1: after them).
+        depth = {n: model.layer_id(n) for n in names}
 
         def set_mode(training):
             model.eval()
             if training:
                 for root in roots:
-                    modules[root].train()
+                    root.train()
 
         inputs, forward, cached = None, None, False
-        if all(n.startswith("final_layer.") for n in names):
+        cut = n_blocks - int(self.n_trainable_blocks)
+        if all(n.startswith(tuple(model.head_prefixes)) and depth[n] > n_blocks for n in names):
             # Frozen features once per fit when nothing in front of the head trains.
             cached = True
             inputs = torch.from_numpy(self._run(start, data, self._features))
             forward = functools.partial(self._head_logits, model)
         elif (
             self.tuning == "partial"
-            and type(self)._to_cut is not _BaseClassifier._to_cut  # the model splits at a block
-            and not any(n.startswith(self._front_prefixes) for n in names)
+            and self._splits(model)
+            and all(depth[n] > cut for n in names)  # nothing trains below the cut
         ):
-            cut = n_blocks - int(self.n_trainable_blocks)
             inputs = self._kept_activations(start, data, cut)
             if inputs is not None:
                 forward = functools.partial(self._from_cut, model, cut=cut)
@@ -685,8 +686,8 @@ class _BaseClassifier(ClassifierMixin, _BaseFoundationEstimator):
         )
         generator = torch.Generator().manual_seed(seed)
         done = resume["epoch"] if resume is not None else 0
-        checkpointing = self.gradient_checkpointing and not cached
-        with _training.checkpointed(self._blocks(model), checkpointing), _no_fast_paths(
+        checkpointing = bool(self.gradient_checkpointing) and not cached
+        with _grad_checkpointing(model, checkpointing), _no_fast_paths(
             model, peft_model is not None
         ):
             history, best_epoch, state = _training.train(
@@ -952,8 +953,6 @@ class EEGDINOClassifier(_BaseClassifier):
 
     _model_class_name = "EEGDINO"
     _default_record = "eegdino-small"
-    _blocks_path = "encoder_layers"
-    _embedding_prefixes = ("patch_embedding.", "global_tokens")
     _warmup_fraction = 0.1
 
     def __init__(
@@ -1022,37 +1021,6 @@ class EEGDINOClassifier(_BaseClassifier):
         self.verbose = verbose
         self.random_state = random_state
         self.trust_checkpoint = trust_checkpoint
-
-    # Same frozen encoder as the embedder (shares its cache entry).
-    _encoder_overrides = EEGDINOEmbedder._encoder_overrides
-    _random_init_kwargs = EEGDINOEmbedder._random_init_kwargs
-
-    def _head_logits(self, model, features):
-        return model.final_layer(features, model.n_chans)
-
-    @staticmethod
-    def _blocks_between(model, tokens, first, stop):
-        # EEGDINO.forward's loop over blocks first..stop-1 (global tokens
-        # joining after block ``global_token_layer``, 1-based).
-        for index in range(first + 1, stop + 1):
-            tokens = model.encoder_layers[index - 1](tokens)
-            if index == model.global_token_layer:
-                glob = model.global_tokens.expand(tokens.shape[0], -1, -1).to(tokens.dtype)
-                tokens = torch.cat((glob, tokens), dim=1)
-        return tokens
-
-    def _to_cut(self, model, x, cut):
-        B, C, T = x.shape
-        P = model.patch_size
-        n_patches = -(-T // P)
-        if n_patches * P != T:
-            x = torch.nn.functional.pad(x, (0, n_patches * P - T))
-        tokens = model.patch_embedding(x.reshape(B, C, n_patches, P))
-        return self._blocks_between(model, tokens, 0, cut)
-
-    def _from_cut(self, model, h, cut):
-        tokens = self._blocks_between(model, h, cut, len(model.encoder_layers))
-        return model.final_layer(tokens[:, model.n_global_tokens :], model.n_chans)
 
 
 @_fill_doc(
@@ -1127,14 +1095,7 @@ class EEGPTClassifier(_BaseClassifier):
 
     _model_class_name = "EEGPT"
     _default_record = "eegpt"
-    _blocks_path = "target_encoder.blocks"
-    _embedding_prefixes = (
-        "target_encoder.patch_embed.",
-        "target_encoder.chan_embed.",
-        "target_encoder.summary_token",
-    )
-    _train_head_prefixes = ("final_layer.", "chan_proj.")
-    _front_prefixes = ("chan_proj.",)
+    _model_params = ("patch_stride", "chan_proj_type")
     _warmup_fraction = 0.2
 
     def __init__(
@@ -1213,80 +1174,6 @@ class EEGPTClassifier(_BaseClassifier):
         _check_choice("chan_proj_type", self.chan_proj_type, _CHAN_PROJ_TYPES)
         _check_int("patch_stride", self.patch_stride, 1, allow_none=True)
 
-    def _encoder_overrides(self, prepared):
-        return {
-            "chs_info": [{"ch_name": name} for name in prepared.ch_names],
-            "n_times": int(prepared.data.shape[-1]),
-            "sfreq": float(prepared.sfreq),
-            "patch_stride": self.patch_stride,
-            "chan_proj_type": self.chan_proj_type,
-            "return_encoder_output": True,
-        }
-
-    def _random_init_kwargs(self, record, prepared):
-        return dict(record.preset, **self._encoder_overrides(prepared))
-
-    def _fixed_n_times(self):
-        return int(self.encoder_.n_times)
-
-    def _fixed_ch_names(self):
-        return [ch["ch_name"] for ch in self.encoder_.chs_info]
-
-    def _to_cut(self, model, x, cut):
-        # _EEGTransformer.forward up to block ``cut``: one sequence of channel
-        # tokens + summary tokens per patch, kept as (B, n_patches, T, D).
-        enc = model.target_encoder
-        tokens = enc.patch_embed(model.chan_proj(x))  # (B, N, C, D)
-        B, N, C, D = tokens.shape
-        tokens = tokens + enc.chan_embed(model.chans_id.reshape(-1)).to(tokens.dtype)
-        summary = enc.summary_token.to(tokens.dtype).expand(B * N, enc.embed_num, D)
-        seq = torch.cat((tokens.reshape(B * N, C, D), summary), dim=1)
-        for block in enc.blocks[:cut]:
-            seq = block(seq)
-        return seq.reshape(B, N, seq.shape[1], D)
-
-    def _from_cut(self, model, h, cut):
-        from .models.eegpt import _summary_rows_of_block
-
-        enc = model.target_encoder
-        B, N, T, D = h.shape
-        E, depth = enc.embed_num, len(enc.blocks)
-        summary_only_last = not enc.training and enc.summary_only_last_block
-
-        def run(seq):  # _EEGTransformer._run_blocks from block ``cut``
-            for i in range(cut, depth):
-                if summary_only_last and i == depth - 1:
-                    return _summary_rows_of_block(enc.blocks[i], seq, E)
-                seq = enc.blocks[i](seq)
-            return seq[:, -E:]
-
-        seq = h.reshape(B * N, T, D)
-        if enc.training or torch.is_grad_enabled():
-            # Training: one pass over all sequences (the model's chunks, made
-            # for cache locality in inference, only add autograd overhead).
-            summary = run(seq)
-        else:
-            rows = max(1, enc.inference_chunk_tokens // T)
-            summary = torch.cat([run(part) for part in seq.split(rows)])
-        z = enc.norm(summary).reshape(B, N, E, D)
-        return model.final_layer(z)
-
-    def _reset_head(self, model, n_classes):
-        from .models.eegpt import _ChannelConvProjection, _ChannelLinearProjection
-
-        model.reset_head(n_classes)
-        # EEGPT keeps return_encoder_output on reset_head; the fitted model
-        # returns logits, so that it rebuilds with its head.
-        model.return_encoder_output = False
-        model._hub_config["return_encoder_output"] = False
-        config = model._hub_config
-        if self.chan_proj_type == "conv1d_constraint":
-            model.chan_proj = _ChannelConvProjection(
-                model.n_chans, config["n_chans_target"], config["chan_conv_max_norm"]
-            )
-        elif self.chan_proj_type == "linear":
-            model.chan_proj = _ChannelLinearProjection(model.n_chans, config["n_chans_target"])
-
 
 @_fill_doc(
     max_epochs="50 (CBraMod's fine-tuning; CodeBrain's recipe was not published)",
@@ -1347,8 +1234,6 @@ class CodeBrainClassifier(_BaseClassifier):
 
     _model_class_name = "CodeBrain"
     _default_record = "codebrain"
-    _blocks_path = "residual_layer.residual_blocks"
-    _embedding_prefixes = ("patch_embedding.", "init_conv.")
     _warmup_fraction = 0.1
 
     def __init__(
@@ -1418,45 +1303,6 @@ class CodeBrainClassifier(_BaseClassifier):
         self.random_state = random_state
         self.trust_checkpoint = trust_checkpoint
 
-    _random_init_kwargs = CodeBrainEmbedder._random_init_kwargs
-
-    def _encoder_overrides(self, prepared):
-        # The head's size follows the window: build the encoder for it.
-        return {"return_encoder_output": True, "n_times": int(prepared.data.shape[-1])}
-
-    def _fixed_n_times(self):
-        return int(self.encoder_.n_times)
-
-    def _to_cut(self, model, x, cut):
-        # CodeBrain._encode's plain path up to residual block ``cut``: the
-        # running residual h, the blocks' common input x0 and the sum of the
-        # skip outputs so far, concatenated along the channels (B, 2R + S, L).
-        patches = model._patchify(x)
-        B, C, S, _ = patches.shape
-        e = model.patch_embedding(patches, None)
-        x0 = model.init_conv(e.permute(0, 3, 1, 2).reshape(B, model.emb_dim, C * S))
-        blocks = model.residual_layer.residual_blocks
-        h = x0
-        skip = torch.zeros(
-            B, blocks[0].skip_conv.out_channels, C * S, dtype=x0.dtype, device=x0.device
-        )
-        for block in blocks[:cut]:
-            h, s = block(h, x0)
-            skip = skip + s
-        return torch.cat((h, x0, skip), dim=1)
-
-    def _from_cut(self, model, h, cut):
-        blocks = model.residual_layer.residual_blocks
-        R = blocks[0].res_channels
-        h, x0, skip = h[:, :R], h[:, R : 2 * R], h[:, 2 * R :]
-        for block in blocks[cut:]:
-            h, s = block(h, x0)
-            skip = skip + s
-        x = model.final_conv(skip * math.sqrt(1.0 / len(blocks)))
-        B = x.shape[0]
-        C, S = model.n_chans, model.n_times // model.patch_size
-        feats = model.norm(x.transpose(1, 2).reshape(B, C, S, -1))
-        return model.final_layer(feats)
 
 @_fill_doc(
     max_epochs="50 (CBraMod's fine-tuning)",
@@ -1519,8 +1365,6 @@ class CBraModClassifier(_BaseClassifier):
 
     _model_class_name = "CBraMod"
     _default_record = "cbramod"
-    _blocks_path = "encoder.layers"
-    _embedding_prefixes = ("patch_embedding.",)
     _warmup_fraction = 0.1
 
     def __init__(
@@ -1589,28 +1433,3 @@ class CBraModClassifier(_BaseClassifier):
         self.verbose = verbose
         self.random_state = random_state
         self.trust_checkpoint = trust_checkpoint
-
-    _random_init_kwargs = CBraModEmbedder._random_init_kwargs
-
-    def _encoder_overrides(self, prepared):
-        # The head's size follows the channels and the window: build the encoder for them.
-        return {
-            "return_encoder_output": True,
-            "chs_info": [{"ch_name": name} for name in prepared.ch_names],
-            "n_times": int(prepared.data.shape[-1]),
-        }
-
-    def _fixed_n_times(self):
-        return int(self.encoder_.n_times)
-
-    def _to_cut(self, model, x, cut):
-        # CBraMod.forward up to criss-cross layer ``cut``: tokens (B, C, N, D).
-        h = model.patch_embedding(model._patchify(x), None)
-        for layer in model.encoder.layers[:cut]:
-            h = layer(h)
-        return h
-
-    def _from_cut(self, model, h, cut):
-        for layer in model.encoder.layers[cut:]:
-            h = layer(h)
-        return model.final_layer(model.proj_out(h))

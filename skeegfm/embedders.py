@@ -27,7 +27,6 @@ References
 from __future__ import annotations
 
 import dataclasses
-import numbers
 import os
 import warnings
 
@@ -44,6 +43,7 @@ from ._base import (
     TRUST_PARAMETER_DOC,
     _BaseFoundationEstimator,
     _check_choice,
+    _check_int,
     _subset_epochs,
 )
 
@@ -143,26 +143,26 @@ def _montage_digest(info):
 
 
 class _BaseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseFoundationEstimator):
-    """fit / transform of the frozen embedders; subclasses only pool.
+    """fit / transform of the frozen embedders, for any encoder.
 
-    A subclass sets ``_model_class_name``, ``_default_record`` and
-    ``_poolings`` and implements :meth:`_pool` (encoder features -> one
-    vector per epoch).
+    A subclass sets ``_model_class_name``, ``_default_record`` and, where
+    some, ``_model_params`` (see
+    :class:`~skeegfm._base._BaseFoundationEstimator`). The poolings are the
+    encoder class's (``poolings``, ``pool``, ``pooled_size`` of
+    :class:`skeegfm.models._protocol.EncoderProtocol`).
     """
-
-    _poolings: tuple = ("mean",)
 
     def _pool(self, features) -> torch.Tensor:
         """``encoder(x, return_features=True)`` -> tensor (batch, n_features)."""
-        raise NotImplementedError
+        return self.encoder_.pool(features, self.pooling)
 
     def _n_features(self, prepared) -> int:
         """Size of :meth:`_pool`'s output for the fitted encoder (no forward pass)."""
-        raise NotImplementedError
+        return int(self.encoder_.pooled_size(self.pooling, prepared.data.shape[1]))
 
     def _check_params(self) -> None:
         self._check_common_params()
-        _check_choice("pooling", self.pooling, self._poolings)
+        _check_choice("pooling", self.pooling, self._model_class().poolings)
         _check_choice("dtype", self.dtype, _DTYPES)
         try:
             check_memory(self.memory)
@@ -363,11 +363,12 @@ class _BaseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseFoun
     def _pooled(self, encoder, x: torch.Tensor) -> torch.Tensor:
         return self._pool(encoder(x, return_features=True))
 
-
-def _embedder_tags(tags, dtype):
-    tags.target_tags.required = False
-    tags.transformer_tags.preserves_dtype = [dtype] if dtype in _DTYPES else []
-    return tags
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.required = False
+        dtype = self.dtype
+        tags.transformer_tags.preserves_dtype = [dtype] if dtype in _DTYPES else []
+        return tags
 
 
 @_fill_doc
@@ -428,7 +429,6 @@ class EEGDINOEmbedder(_BaseEmbedder):
 
     _model_class_name = "EEGDINO"
     _default_record = "eegdino-small"
-    _poolings = ("mean", "cls", "mean+cls")
     # Bound here so that set_output wraps it: scikit-learn wraps only the
     # transform a TransformerMixin subclass defines in its own body.
     transform = _BaseEmbedder.transform
@@ -469,33 +469,6 @@ class EEGDINOEmbedder(_BaseEmbedder):
         self.verbose = verbose
         self.random_state = random_state
         self.trust_checkpoint = trust_checkpoint
-
-    def _encoder_overrides(self, prepared):
-        return {"return_encoder_output": True}  # no classification head
-
-    def _random_init_kwargs(self, record, prepared):
-        n_chans, n_times = prepared.data.shape[1:]
-        return dict(
-            record.preset,
-            n_chans=n_chans,
-            n_times=n_times,
-            sfreq=record.sfreq,
-            return_encoder_output=True,
-        )
-
-    def _pool(self, features):
-        tokens, cls_token = features["features"], features["cls_token"]
-        if self.pooling == "mean":
-            return tokens.mean(dim=1)
-        if self.pooling == "cls":
-            return cls_token
-        return torch.cat((tokens.mean(dim=1), cls_token), dim=1)
-
-    def _n_features(self, prepared):
-        return self.encoder_.emb_dim * (2 if self.pooling == "mean+cls" else 1)
-
-    def __sklearn_tags__(self):
-        return _embedder_tags(super().__sklearn_tags__(), self.dtype)
 
 
 @_fill_doc
@@ -558,7 +531,7 @@ class EEGPTEmbedder(_BaseEmbedder):
 
     _model_class_name = "EEGPT"
     _default_record = "eegpt"
-    _poolings = ("mean", "flatten")
+    _model_params = ("patch_stride",)
     # Bound here so that set_output wraps it: scikit-learn wraps only the
     # transform a TransformerMixin subclass defines in its own body.
     transform = _BaseEmbedder.transform
@@ -604,43 +577,7 @@ class EEGPTEmbedder(_BaseEmbedder):
 
     def _check_params(self):
         super()._check_params()
-        stride = self.patch_stride
-        if stride is not None and (
-            not isinstance(stride, numbers.Integral) or isinstance(stride, bool) or stride < 1
-        ):
-            raise ValueError(f"patch_stride must be None or a positive integer, got {stride!r}.")
-
-    def _encoder_overrides(self, prepared):
-        return {
-            "chs_info": [{"ch_name": name} for name in prepared.ch_names],
-            "n_times": int(prepared.data.shape[-1]),
-            "sfreq": float(prepared.sfreq),
-            "patch_stride": self.patch_stride,
-            "chan_proj_type": "none",
-            "return_encoder_output": True,
-        }
-
-    def _random_init_kwargs(self, record, prepared):
-        return dict(record.preset, **self._encoder_overrides(prepared))
-
-    def _fixed_n_times(self):
-        return int(self.encoder_.n_times)
-
-    def _fixed_ch_names(self):
-        return [ch["ch_name"] for ch in self.encoder_.chs_info]
-
-    def _pool(self, features):
-        tokens = features["features"]  # (batch, n_patches, embed_num * embed_dim)
-        if self.pooling == "mean":
-            return tokens.mean(dim=1)
-        return tokens.flatten(1)
-
-    def _n_features(self, prepared):
-        size = self.encoder_.embed_num * self.encoder_.embed_dim
-        return size * (self.encoder_.n_patches if self.pooling == "flatten" else 1)
-
-    def __sklearn_tags__(self):
-        return _embedder_tags(super().__sklearn_tags__(), self.dtype)
+        _check_int("patch_stride", self.patch_stride, 1, allow_none=True)
 
 
 @_fill_doc
@@ -698,7 +635,6 @@ class CodeBrainEmbedder(_BaseEmbedder):
 
     _model_class_name = "CodeBrain"
     _default_record = "codebrain"
-    _poolings = ("mean", "channel")
     # Bound here so that set_output wraps it: scikit-learn wraps only the
     # transform a TransformerMixin subclass defines in its own body.
     transform = _BaseEmbedder.transform
@@ -739,32 +675,6 @@ class CodeBrainEmbedder(_BaseEmbedder):
         self.verbose = verbose
         self.random_state = random_state
         self.trust_checkpoint = trust_checkpoint
-
-    def _encoder_overrides(self, prepared):
-        return {"return_encoder_output": True}  # no classification head
-
-    def _random_init_kwargs(self, record, prepared):
-        n_chans, n_times = prepared.data.shape[1:]
-        return dict(
-            record.preset,
-            n_chans=n_chans,
-            n_times=n_times,
-            sfreq=record.sfreq,
-            return_encoder_output=True,
-        )
-
-    def _pool(self, features):
-        tokens = features["features"]  # (batch, n_chans, n_patches, 200)
-        if self.pooling == "mean":
-            return tokens.mean(dim=(1, 2))
-        return tokens.mean(dim=2).flatten(1)
-
-    def _n_features(self, prepared):
-        n_chans = prepared.data.shape[1]
-        return self.encoder_.out_channels * (n_chans if self.pooling == "channel" else 1)
-
-    def __sklearn_tags__(self):
-        return _embedder_tags(super().__sklearn_tags__(), self.dtype)
 
 
 @_fill_doc
@@ -826,7 +736,6 @@ class CBraModEmbedder(_BaseEmbedder):
 
     _model_class_name = "CBraMod"
     _default_record = "cbramod"
-    _poolings = ("mean", "channel")
     # Bound here so that set_output wraps it: scikit-learn wraps only the
     # transform a TransformerMixin subclass defines in its own body.
     transform = _BaseEmbedder.transform
@@ -868,28 +777,4 @@ class CBraModEmbedder(_BaseEmbedder):
         self.random_state = random_state
         self.trust_checkpoint = trust_checkpoint
 
-    def _encoder_overrides(self, prepared):
-        return {"return_encoder_output": True}  # no classification head
 
-    def _random_init_kwargs(self, record, prepared):
-        n_chans, n_times = prepared.data.shape[1:]
-        return dict(
-            record.preset,
-            n_chans=n_chans,
-            n_times=n_times,
-            sfreq=record.sfreq,
-            return_encoder_output=True,
-        )
-
-    def _pool(self, features):
-        tokens = features["features"]  # (batch, n_chans, n_patches, emb_dim)
-        if self.pooling == "mean":
-            return tokens.mean(dim=(1, 2))
-        return tokens.mean(dim=2).flatten(1)
-
-    def _n_features(self, prepared):
-        n_chans = prepared.data.shape[1]
-        return self.encoder_.emb_dim * (n_chans if self.pooling == "channel" else 1)
-
-    def __sklearn_tags__(self):
-        return _embedder_tags(super().__sklearn_tags__(), self.dtype)

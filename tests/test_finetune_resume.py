@@ -87,17 +87,20 @@ def test_trainable_front_projection_is_not_kept(make, monkeypatch):
 
 
 def test_classifier_without_split_recomputes(make, monkeypatch):
-    # A classifier whose model does not say how to split it at a block (no
-    # _to_cut/_from_cut) trains partial by running the frozen blocks each step.
-    from skeegfm.classifiers import _BaseClassifier
+    # An encoder that does not say how to split it at a block (no
+    # forward_until/forward_from) trains partial by running the frozen blocks
+    # each step.
+    from skeegfm import models
 
     X, y = separable(16)
     cls = CLASSES["eegdino"]
-    monkeypatch.setattr(cls, "_to_cut", _BaseClassifier._to_cut)
-    monkeypatch.setattr(cls, "_from_cut", _BaseClassifier._from_cut)
+    from_cut = _count_calls(monkeypatch, cls, "_from_cut")
+    monkeypatch.setattr(models.EEGDINO, "forward_until", None)
+    monkeypatch.setattr(models.EEGDINO, "forward_from", None)
     params = dict(tuning="partial", n_trainable_blocks=1, validation_fraction=None, max_epochs=2)
     plain = make(**params).fit(X, y)
     assert np.isfinite([h["train_loss"] for h in plain.history_]).all()
+    assert not from_cut
 
 
 # --------------------------------------------------------------------------

@@ -53,7 +53,7 @@ def _unmerged(clf):
     fitted = clf.encoder_.state_dict()
     state = model.state_dict()
     for name in state:
-        if name.startswith(clf._train_head_prefixes):
+        if name.startswith(clf.encoder_.head_prefixes):
             state[name] = fitted[name]
     state.update(clf.lora_weights_)
     model.load_state_dict(state)
@@ -90,7 +90,7 @@ def test_lora_learns_and_leaves_the_encoder_weights(make, family):
     assert adapted
     scale = clf.lora_alpha / clf.lora_rank
     for name, value in before.items():
-        if name.startswith(clf._train_head_prefixes):
+        if name.startswith(clf.encoder_.head_prefixes):
             continue
         module = name.rsplit(".", 1)[0]
         if module in adapted and name.endswith(".weight"):

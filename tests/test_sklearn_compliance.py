@@ -34,6 +34,7 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.utils import estimator_checks, get_tags
 
+from skeegfm import models
 from skeegfm.classifiers import (
     CBraModClassifier,
     CodeBrainClassifier,
@@ -346,7 +347,7 @@ def test_clone_in_grid_search(cls, make, eeg):
     X, y = eeg
     est = make(cls)
     if hasattr(est, "transform"):
-        param = {"pooling": list(cls._poolings[:2])}
+        param = {"pooling": list(models._encoder_class(cls._model_class_name).poolings[:2])}
         pipe = make_pipeline(est, LogisticRegression())
         grid = {f"{pipe.steps[0][0]}__{k}": v for k, v in param.items()}
     else:

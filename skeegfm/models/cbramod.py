@@ -41,6 +41,7 @@ from torch import nn
 
 from ._hub import HubMixin, load_checkpoint_file
 from ._layers import TimeFrequencyEmbedding, as_conv_config, resolve_signal_params
+from ._protocol import checkpoint_blocks, layer_id_of
 
 __all__ = ["CBraMod", "convert_cbramod_checkpoint"]
 
@@ -53,11 +54,6 @@ _FF_CHUNK_ROWS = 4096
 #: Kernel and padding of the depth-wise positional convolution over (channels, patches).
 _POS_KERNEL, _POS_PADDING = (19, 7), (9, 3)
 
-#: Module-name pattern of the linear layers inside the criss-cross blocks (the
-#: attention output projections and the feed-forward layers): the default LoRA
-#: targets. The in-projections are packed parameters (``in_proj_weight``), not
-#: ``nn.Linear`` modules, so LoRA cannot wrap them.
-LORA_TARGET_MODULES = r"encoder\.layers\.\d+\.(self_attn_[st]\.out_proj|linear1|linear2)"
 
 
 # --------------------------------------------------------------------------- modules
@@ -581,6 +577,103 @@ class CBraMod(HubMixin, nn.Module):
         """Constructor arguments inferred from the tensor shapes (files without
         config.json, e.g. the authors' checkpoint); see :func:`_infer_cbramod`."""
         return _infer_cbramod(state_dict)
+
+    # -- encoder protocol (skeegfm.models._protocol): fine-tuning and pooling --
+
+    #: Parts no pretrained checkpoint provides: the head.
+    head_prefixes = _head_prefixes
+    #: Default LoRA targets (``tuning="lora"`` of
+    #: :class:`skeegfm.classifiers.CBraModClassifier`): the linear layers inside
+    #: the criss-cross blocks (the attention output projections and the
+    #: feed-forward layers). The in-projections are packed parameters
+    #: (``in_proj_weight``), not ``nn.Linear`` modules, so LoRA cannot wrap them.
+    lora_target_modules = r"encoder\.layers\.\d+\.(self_attn_[st]\.out_proj|linear1|linear2)"
+    #: Poolings of :meth:`pool` (first: the default): the mean of the tokens
+    #: over channels and patches, or the mean over patches per channel.
+    poolings = ("mean", "channel")
+    grad_checkpointing = False
+
+    @property
+    def blocks(self) -> nn.ModuleList:
+        """The criss-cross layers (``encoder.layers``)."""
+        return self.encoder.layers
+
+    def layer_id(self, name: str) -> int | None:
+        """BEiT layer number of a parameter: 0 for the patch embedding, ``i +
+        1`` for criss-cross layer ``i``, ``n_layer + 1`` for ``proj_out`` and
+        the head."""
+        return layer_id_of(
+            name,
+            "encoder.layers.",
+            len(self.encoder.layers),
+            stem=("patch_embedding.",),
+            unused=self._pretraining_only_prefixes,
+        )
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        """Tokens after ``proj_out``, ``(batch, n_chans, n_patches, emb_dim)``."""
+        return self(x, return_features=True)["features"]
+
+    def forward_head(self, features: torch.Tensor) -> torch.Tensor:
+        """Logits ``(batch, n_outputs)`` from :meth:`forward_features`."""
+        return self.final_layer(features)
+
+    def forward_until(self, x: torch.Tensor, cut: int) -> torch.Tensor:
+        """Tokens ``(batch, n_chans, n_patches, d_model)`` entering layer ``cut`` (0-based)."""
+        h = self.patch_embedding(self._patchify(x), None)
+        for layer in self.encoder.layers[:cut]:
+            h = layer(h)
+        return h
+
+    def forward_from(self, h: torch.Tensor, cut: int) -> torch.Tensor:
+        """Logits from ``h = forward_until(x, cut)``: layers ``cut`` onwards,
+        ``proj_out`` and the head."""
+        for layer in self.encoder.layers[cut:]:
+            h = layer(h)
+        return self.forward_head(self.proj_out(h))
+
+    def set_grad_checkpointing(self, enable: bool = True) -> None:
+        """Recompute each layer's activations in the backward pass (see
+        :func:`~skeegfm.models._protocol.checkpoint_blocks`)."""
+        checkpoint_blocks(self.encoder.layers, enable)
+        self.grad_checkpointing = bool(enable)
+
+    def reset_classifier(self, n_outputs: int) -> None:
+        """A fresh head with ``n_outputs`` outputs (:meth:`reset_head`)."""
+        self.reset_head(n_outputs)
+
+    @classmethod
+    def input_config(cls, ch_names, n_times: int, sfreq: float, *, head: bool) -> dict:
+        """The head's input size follows the channels and the window: with a
+        head, the model is built for them; the encoder alone takes any."""
+        if not head:
+            return {}
+        return {"chs_info": [{"ch_name": name} for name in ch_names], "n_times": int(n_times)}
+
+    @property
+    def fixed_n_times(self) -> int | None:
+        """``n_times`` when the model has a head (its size follows it), else None."""
+        return None if self.return_encoder_output else int(self.n_times)
+
+    @property
+    def fixed_ch_names(self) -> list | None:
+        """None: channels are positional (the record's channels)."""
+        return None
+
+    def pool(self, features: dict, pooling: str) -> torch.Tensor:
+        """One vector per epoch from ``forward(x, return_features=True)``."""
+        tokens = features["features"]  # (batch, n_chans, n_patches, emb_dim)
+        if pooling == "mean":
+            return tokens.mean(dim=(1, 2))
+        return tokens.mean(dim=2).flatten(1)
+
+    def pooled_size(self, pooling: str, n_chans: int) -> int:
+        """Size of :meth:`pool`'s vectors for inputs of ``n_chans`` channels."""
+        return self.emb_dim * (n_chans if pooling == "channel" else 1)
+
+
+#: The default LoRA targets (``CBraMod.lora_target_modules``).
+LORA_TARGET_MODULES = CBraMod.lora_target_modules
 
 
 # --------------------------------------------------------------------------- original checkpoints

@@ -47,6 +47,7 @@ from torch.nn.utils.parametrizations import weight_norm
 
 from ._hub import HubMixin, load_checkpoint_file
 from ._layers import TimeFrequencyEmbedding, resolve_signal_params
+from ._protocol import checkpoint_blocks, layer_id_of
 
 __all__ = ["CodeBrain", "convert_codebrain_checkpoint"]
 
@@ -54,13 +55,6 @@ _SGCONV_CHANNELS = 4  # output channels per input channel of the global convolut
 _SGCONV_KERNEL_DIM = 2  # length of the coarsest kernel of each scale
 _N_HEADS = 4  # heads of the sliding-window attention
 
-#: Modules adapted by LoRA fine-tuning by default (``tuning="lora"`` of
-#: :class:`skeegfm.classifiers.CodeBrainClassifier`): in every residual block,
-#: the output projection of the sliding-window attention and the channel-mixing
-#: linear layer after the global convolution (the block's linear layers; the
-#: attention's packed ``in_proj_weight`` is a parameter, not a linear module,
-#: and the convolutions are weight-normalised, so they are not adapted).
-LORA_TARGET_MODULES = ("attention.out_proj", "sgconv.output_linear")
 
 
 # --------------------------------------------------------------------------- helpers
@@ -973,6 +967,122 @@ class CodeBrain(HubMixin, nn.Module):
                 block.fast_inference = block.sgconv.fast_inference = bool(value)
         super().__setattr__(name, value)
 
+    # -- encoder protocol (skeegfm.models._protocol): fine-tuning and pooling --
+
+    #: Parts no pretrained checkpoint provides: the head.
+    head_prefixes = _head_prefixes
+    #: Default LoRA targets (``tuning="lora"`` of
+    #: :class:`skeegfm.classifiers.CodeBrainClassifier`): in every residual
+    #: block, the output projection of the sliding-window attention and the
+    #: channel-mixing linear layer after the global convolution (the block's
+    #: linear layers; the attention's packed ``in_proj_weight`` is a parameter,
+    #: not a linear module, and the convolutions are weight-normalised, so they
+    #: are not adapted).
+    lora_target_modules = ("attention.out_proj", "sgconv.output_linear")
+    #: Poolings of :meth:`pool` (first: the default): the mean over channels
+    #: and patches, or the mean over patches per channel (channel-major).
+    poolings = ("mean", "channel")
+    grad_checkpointing = False
+
+    @property
+    def blocks(self) -> nn.ModuleList:
+        """The residual blocks (``residual_layer.residual_blocks``)."""
+        return self.residual_layer.residual_blocks
+
+    def layer_id(self, name: str) -> int | None:
+        """BEiT layer number of a parameter: 0 for the patch embedding and
+        ``init_conv``, ``i + 1`` for residual block ``i``, ``num_res_layers +
+        1`` for ``final_conv``, the norm and the head; None for the codebook
+        heads outside ``pretrain_mode``."""
+        return layer_id_of(
+            name,
+            "residual_layer.residual_blocks.",
+            len(self.residual_layer.residual_blocks),
+            stem=("patch_embedding.", "init_conv."),
+            unused=self._pretraining_only_prefixes,
+        )
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        """Normalised features ``(batch, n_chans, n_patches, out_channels)``."""
+        return self(x, return_features=True)["features"]
+
+    def forward_head(self, features: torch.Tensor) -> torch.Tensor:
+        """Logits ``(batch, n_outputs)`` from :meth:`forward_features`."""
+        return self.final_layer(features)
+
+    def forward_until(self, x: torch.Tensor, cut: int) -> torch.Tensor:
+        """The plain path up to residual block ``cut`` (0-based): the running
+        residual, the blocks' common input and the sum of the skip outputs so
+        far, concatenated along the channels, ``(batch, 2 * res_channels +
+        skip_channels, n_chans * n_patches)``."""
+        patches = self._patchify(x)
+        B, C, S, _ = patches.shape
+        e = self.patch_embedding(patches, None)
+        x0 = self.init_conv(e.permute(0, 3, 1, 2).reshape(B, self.emb_dim, C * S))
+        blocks = self.residual_layer.residual_blocks
+        h = x0
+        skip = torch.zeros(
+            B, blocks[0].skip_conv.out_channels, C * S, dtype=x0.dtype, device=x0.device
+        )
+        for block in blocks[:cut]:
+            h, s = block(h, x0)
+            skip = skip + s
+        return torch.cat((h, x0, skip), dim=1)
+
+    def forward_from(self, h: torch.Tensor, cut: int) -> torch.Tensor:
+        """Logits from ``h = forward_until(x, cut)``: residual blocks ``cut``
+        onwards, ``final_conv``, the norm and the head (the plain path)."""
+        blocks = self.residual_layer.residual_blocks
+        R = blocks[0].res_channels
+        h, x0, skip = h[:, :R], h[:, R : 2 * R], h[:, 2 * R :]
+        for block in blocks[cut:]:
+            h, s = block(h, x0)
+            skip = skip + s
+        x = self.final_conv(skip * math.sqrt(1.0 / len(blocks)))
+        B, F_out, L = x.shape
+        feats = self.norm(x.transpose(1, 2).reshape(B, self.n_chans, L // self.n_chans, F_out))
+        return self.forward_head(feats)
+
+    def set_grad_checkpointing(self, enable: bool = True) -> None:
+        """Recompute each residual block's activations in the backward pass
+        (see :func:`~skeegfm.models._protocol.checkpoint_blocks`)."""
+        checkpoint_blocks(self.residual_layer.residual_blocks, enable)
+        self.grad_checkpointing = bool(enable)
+
+    def reset_classifier(self, n_outputs: int) -> None:
+        """A fresh head with ``n_outputs`` outputs (:meth:`reset_head`)."""
+        self.reset_head(n_outputs)
+
+    @classmethod
+    def input_config(cls, ch_names, n_times: int, sfreq: float, *, head: bool) -> dict:
+        """The head's input size follows the window: with a head, the model is
+        built for the input's ``n_times``; the encoder alone takes any length."""
+        return {"n_times": int(n_times)} if head else {}
+
+    @property
+    def fixed_n_times(self) -> int | None:
+        """``n_times`` when the model has a head (its size follows it), else None."""
+        return None if self.return_encoder_output else int(self.n_times)
+
+    @property
+    def fixed_ch_names(self) -> list | None:
+        """None: channels are positional (the record's channels)."""
+        return None
+
+    def pool(self, features: dict, pooling: str) -> torch.Tensor:
+        """One vector per epoch from ``forward(x, return_features=True)``."""
+        tokens = features["features"]  # (batch, n_chans, n_patches, out_channels)
+        if pooling == "mean":
+            return tokens.mean(dim=(1, 2))
+        return tokens.mean(dim=2).flatten(1)
+
+    def pooled_size(self, pooling: str, n_chans: int) -> int:
+        """Size of :meth:`pool`'s vectors for inputs of ``n_chans`` channels."""
+        return self.out_channels * (n_chans if pooling == "channel" else 1)
+
+
+#: The default LoRA targets (``CodeBrain.lora_target_modules``).
+LORA_TARGET_MODULES = CodeBrain.lora_target_modules
 
 _REMAP_RULES = (
     (re.compile(r"^module\."), ""),

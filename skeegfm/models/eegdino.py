@@ -32,6 +32,7 @@ from torch import nn
 
 from ._hub import HubMixin, load_checkpoint_file
 from ._layers import TimeFrequencyEmbedding, TransformerBlock, resolve_signal_params
+from ._protocol import checkpoint_blocks, layer_id_of
 from ._layers import as_conv_config as _as_conv_config
 from ._presets import _SMALL_CONV, EEGDINO_CONFIGS  # plain data, readable without torch
 
@@ -380,11 +381,7 @@ class EEGDINO(HubMixin, nn.Module):
             )
             x = nn.functional.pad(x, (0, n_patches * P - T))
         tokens = self.patch_embedding(x.reshape(B, C, n_patches, P))
-        for index, layer in enumerate(self.encoder_layers, start=1):
-            tokens = layer(tokens)
-            if index == self.global_token_layer:
-                glob = self.global_tokens.expand(B, -1, -1).to(tokens.dtype)
-                tokens = torch.cat((glob, tokens), dim=1)
+        tokens = self._run_blocks(tokens, 0, len(self.encoder_layers))
         G = self.n_global_tokens
         patch_tokens = tokens[:, G:]
         if return_features:
@@ -431,16 +428,118 @@ class EEGDINO(HubMixin, nn.Module):
             k: v for k, v in state_dict.items() if not k.endswith("relative_position_index")
         }
 
+    # -- encoder protocol (skeegfm.models._protocol): fine-tuning and pooling --
+
+    #: Parts no pretrained checkpoint provides: the head.
+    head_prefixes = _head_prefixes
+    #: Default LoRA targets (``tuning="lora"`` of
+    #: :class:`skeegfm.classifiers.EEGDINOClassifier`): in every block, the
+    #: packed query/key/value projection, the attention output projection and
+    #: the two MLP layers, matched as suffixes of the module names.
+    lora_target_modules = ("attn.qkv", "attn.proj", "mlp.fc1", "mlp.fc2")
+    #: Poolings of :meth:`pool` (first: the default): the mean of the patch
+    #: tokens, the global token, or both concatenated.
+    poolings = ("mean", "cls", "mean+cls")
+    grad_checkpointing = False
+
+    @property
+    def blocks(self) -> nn.ModuleList:
+        """The transformer blocks (``encoder_layers``)."""
+        return self.encoder_layers
+
+    def layer_id(self, name: str) -> int | None:
+        """BEiT layer number of a parameter: 0 for the patch embedding and the
+        global tokens (which join after block ``global_token_layer``), ``i + 1``
+        for block ``i``, ``n_layer + 1`` for the head."""
+        return layer_id_of(
+            name,
+            "encoder_layers.",
+            len(self.encoder_layers),
+            stem=("patch_embedding.", "global_tokens"),
+            unused=self._pretraining_only_prefixes,
+        )
+
+    def _run_blocks(self, tokens: torch.Tensor, first: int, stop: int) -> torch.Tensor:
+        """Blocks ``first`` .. ``stop - 1``, the global tokens joining after
+        block ``global_token_layer`` (1-based)."""
+        for index in range(first + 1, stop + 1):
+            tokens = self.encoder_layers[index - 1](tokens)
+            if index == self.global_token_layer:
+                glob = self.global_tokens.expand(tokens.shape[0], -1, -1).to(tokens.dtype)
+                tokens = torch.cat((glob, tokens), dim=1)
+        return tokens
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        """Patch tokens ``(batch, n_chans * n_patches, emb_dim)``, the head's input."""
+        return self(x, return_features=True)["features"]
+
+    def forward_head(self, features: torch.Tensor) -> torch.Tensor:
+        """Logits ``(batch, n_outputs)`` from :meth:`forward_features`."""
+        return self.final_layer(features, self.n_chans)
+
+    def forward_until(self, x: torch.Tensor, cut: int) -> torch.Tensor:
+        """Tokens entering block ``cut`` (0-based; with the global tokens in
+        front once they joined), ``(batch, n_tokens, emb_dim)``. A partial
+        last patch is zero-padded without a warning."""
+        B, C, T = self._check_input(x).shape
+        P = self.patch_size
+        n_patches = -(-T // P)
+        if n_patches * P != T:
+            x = nn.functional.pad(x, (0, n_patches * P - T))
+        tokens = self.patch_embedding(x.reshape(B, C, n_patches, P))
+        return self._run_blocks(tokens, 0, cut)
+
+    def forward_from(self, h: torch.Tensor, cut: int) -> torch.Tensor:
+        """Logits from ``h = forward_until(x, cut)``: blocks ``cut`` onwards and the head."""
+        tokens = self._run_blocks(h, cut, len(self.encoder_layers))
+        return self.forward_head(tokens[:, self.n_global_tokens :])
+
+    def set_grad_checkpointing(self, enable: bool = True) -> None:
+        """Recompute each block's activations in the backward pass (see
+        :func:`~skeegfm.models._protocol.checkpoint_blocks`)."""
+        checkpoint_blocks(self.encoder_layers, enable)
+        self.grad_checkpointing = bool(enable)
+
+    def reset_classifier(self, n_outputs: int) -> None:
+        """A fresh head with ``n_outputs`` outputs (:meth:`reset_head`)."""
+        self.reset_head(n_outputs)
+
+    @classmethod
+    def input_config(cls, ch_names, n_times: int, sfreq: float, *, head: bool) -> dict:
+        """No constructor argument depends on the input: the channels fill
+        the positional slots, any window length works, the head pools."""
+        return {}
+
+    @property
+    def fixed_n_times(self) -> int | None:
+        """None: any window length works (the head pools over patches)."""
+        return None
+
+    @property
+    def fixed_ch_names(self) -> list | None:
+        """None: the channel slots are positional (the record's channels)."""
+        return None
+
+    def pool(self, features: dict, pooling: str) -> torch.Tensor:
+        """One vector per epoch from ``forward(x, return_features=True)``."""
+        tokens, cls_token = features["features"], features["cls_token"]
+        if pooling == "mean":
+            return tokens.mean(dim=1)
+        if pooling == "cls":
+            return cls_token
+        return torch.cat((tokens.mean(dim=1), cls_token), dim=1)
+
+    def pooled_size(self, pooling: str, n_chans: int) -> int:
+        """Size of :meth:`pool`'s vectors."""
+        return self.emb_dim * (2 if pooling == "mean+cls" else 1)
+
 
 # --------------------------------------------------------------------------
 # Original (authors') checkpoints
 # --------------------------------------------------------------------------
 
-#: Modules adapted by LoRA fine-tuning by default (``tuning="lora"`` of
-#: :class:`skeegfm.classifiers.EEGDINOClassifier`): in every encoder block, the
-#: packed query/key/value projection, the attention output projection and the
-#: two MLP layers, matched as suffixes of the module names.
-LORA_TARGET_MODULES = ("attn.qkv", "attn.proj", "mlp.fc1", "mlp.fc2")
+#: The default LoRA targets (``EEGDINO.lora_target_modules``).
+LORA_TARGET_MODULES = EEGDINO.lora_target_modules
 
 _ENCODER_PREFIXES = ("patch_embedding.", "encoder_layers.", "global_tokens")
 _FINETUNED_HEAD = {

@@ -37,6 +37,7 @@ from torch.nn.utils import parametrize
 from .._channels import EEGPT_CHANNELS, STANDARD_19_CHANNELS, eegpt_channel_ids
 from ._hub import HubMixin, load_checkpoint_file
 from ._layers import TransformerBlock, resolve_signal_params
+from ._protocol import checkpoint_blocks, layer_id_of
 
 __all__ = ["EEGPT", "convert_eegpt_checkpoint"]
 
@@ -54,11 +55,6 @@ _ORIGINAL_PROBE_NAMES = {
 }
 _PRETRAINING_PREFIXES = ("encoder.", "predictor.", "reconstructor.")
 
-#: Modules adapted by LoRA fine-tuning by default (``tuning="lora"`` of
-#: :class:`skeegfm.classifiers.EEGPTClassifier`): in every block of the target
-#: encoder, the packed query/key/value projection, the attention output
-#: projection and the two MLP layers, matched as suffixes of the module names.
-LORA_TARGET_MODULES = ("attn.qkv", "attn.proj", "mlp.fc1", "mlp.fc2")
 
 
 # --------------------------------------------------------------------------- blocks
@@ -319,11 +315,8 @@ class _EEGTransformer(nn.Module):
                 f"The encoder expects {self.n_chans} channels, got {C}; build the model "
                 "with the input's n_chans / chs_info."
             )
-        tokens = self.patch_embed(x)  # (B, N, C, D)
-        N, D, E = tokens.shape[1], self.embed_dim, self.embed_num
-        tokens = tokens + self.chan_embed(chans_id.reshape(-1)).to(tokens.dtype)
-        summary = self.summary_token.to(tokens.dtype).expand(B * N, E, D)
-        seq = torch.cat((tokens.reshape(B * N, C, D), summary), dim=1)  # (B*N, C+E, D)
+        seq, N = self._sequences(x, chans_id)  # (B*N, C+E, D)
+        D, E = self.embed_dim, self.embed_num
         if self.training or torch.is_grad_enabled():
             # One pass: with autograd on, every block's activations are kept for
             # the backward pass anyway, so grouping would only add overhead
@@ -344,10 +337,23 @@ class _EEGTransformer(nn.Module):
             )
         return self.norm(summary).reshape(B, N, E, D)
 
-    def _run_blocks(self, seq: torch.Tensor, summary_only_last: bool) -> torch.Tensor:
-        """Summary rows ``(n_seq, embed_num, embed_dim)`` after all blocks."""
+    def _sequences(self, x: torch.Tensor, chans_id: torch.Tensor):
+        """The blocks' input: one sequence of channel tokens + summary tokens
+        per window and patch, ``(batch * n_patches, n_chans + embed_num,
+        embed_dim)``, and ``n_patches``."""
+        B, C, _ = x.shape
+        tokens = self.patch_embed(x)  # (B, N, C, D)
+        N, D, E = tokens.shape[1], self.embed_dim, self.embed_num
+        tokens = tokens + self.chan_embed(chans_id.reshape(-1)).to(tokens.dtype)
+        summary = self.summary_token.to(tokens.dtype).expand(B * N, E, D)
+        return torch.cat((tokens.reshape(B * N, C, D), summary), dim=1), N
+
+    def _run_blocks(self, seq: torch.Tensor, summary_only_last: bool, start: int = 0) -> torch.Tensor:
+        """Summary rows ``(n_seq, embed_num, embed_dim)`` after blocks
+        ``start`` onwards."""
         E, depth = self.embed_num, len(self.blocks)
-        for i, block in enumerate(self.blocks):
+        for i in range(start, depth):
+            block = self.blocks[i]
             if summary_only_last and i == depth - 1:
                 return _summary_rows_of_block(block, seq, E)
             seq = block(seq)
@@ -774,6 +780,139 @@ class EEGPT(HubMixin, nn.Module):
         """Drop ``chans_id``: it is recomputed from the channel names, and a
         stored one of another montage must not overwrite it."""
         return {k: v for k, v in state_dict.items() if k != "chans_id"}
+
+    # -- encoder protocol (skeegfm.models._protocol): fine-tuning and pooling --
+
+    #: Parts no pretrained checkpoint provides: the head and the channel
+    #: projection (which runs before the encoder).
+    head_prefixes = _head_prefixes
+    #: Default LoRA targets (``tuning="lora"`` of
+    #: :class:`skeegfm.classifiers.EEGPTClassifier`): in every block of the
+    #: target encoder, the packed query/key/value projection, the attention
+    #: output projection and the two MLP layers, matched as suffixes of the
+    #: module names.
+    lora_target_modules = ("attn.qkv", "attn.proj", "mlp.fc1", "mlp.fc2")
+    #: Poolings of :meth:`pool` (first: the default): the summary tokens
+    #: averaged over patches, or every patch's summary tokens.
+    poolings = ("mean", "flatten")
+    grad_checkpointing = False
+
+    @property
+    def blocks(self) -> nn.ModuleList:
+        """The transformer blocks of the target encoder."""
+        return self.target_encoder.blocks
+
+    def layer_id(self, name: str) -> int | None:
+        """BEiT layer number of a parameter: 0 for the channel projection,
+        patch and channel embeddings and summary tokens, ``i + 1`` for block
+        ``i``, ``depth + 1`` for the final norm and the head."""
+        return layer_id_of(
+            name,
+            "target_encoder.blocks.",
+            len(self.target_encoder.blocks),
+            stem=(
+                "chan_proj.",
+                "target_encoder.patch_embed.",
+                "target_encoder.chan_embed.",
+                "target_encoder.summary_token",
+            ),
+            unused=self._pretraining_only_prefixes,
+        )
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        """Summary tokens of every patch, ``(batch, n_patches, embed_num * embed_dim)``."""
+        return self(x, return_features=True)["features"]
+
+    def forward_head(self, features: torch.Tensor) -> torch.Tensor:
+        """Logits ``(batch, n_outputs)`` from :meth:`forward_features` (or ``z``)."""
+        return self.final_layer(features)
+
+    def forward_until(self, x: torch.Tensor, cut: int) -> torch.Tensor:
+        """Sequences entering block ``cut`` (0-based), kept as ``(batch,
+        n_patches, n_chans + embed_num, embed_dim)``."""
+        enc = self.target_encoder
+        seq, N = enc._sequences(self.chan_proj(x), self.chans_id)
+        for block in enc.blocks[:cut]:
+            seq = block(seq)
+        return seq.reshape(x.shape[0], N, seq.shape[1], seq.shape[2])
+
+    def forward_from(self, h: torch.Tensor, cut: int) -> torch.Tensor:
+        """Logits from ``h = forward_until(x, cut)``: blocks ``cut`` onwards,
+        the final norm and the head, as :meth:`forward` runs them."""
+        enc = self.target_encoder
+        B, N, T, D = h.shape
+        summary_only_last = not enc.training and enc.summary_only_last_block
+        seq = h.reshape(B * N, T, D)
+        if enc.training or torch.is_grad_enabled():
+            # Training: one pass over all sequences (the chunks, made for
+            # cache locality in inference, only add autograd overhead).
+            summary = enc._run_blocks(seq, summary_only_last, start=cut)
+        else:
+            rows = max(1, enc.inference_chunk_tokens // T)
+            summary = torch.cat(
+                [enc._run_blocks(part, summary_only_last, start=cut) for part in seq.split(rows)]
+            )
+        z = enc.norm(summary).reshape(B, N, enc.embed_num, D)
+        return self.forward_head(z)
+
+    def set_grad_checkpointing(self, enable: bool = True) -> None:
+        """Recompute each block's activations in the backward pass (see
+        :func:`~skeegfm.models._protocol.checkpoint_blocks`)."""
+        checkpoint_blocks(self.target_encoder.blocks, enable)
+        self.grad_checkpointing = bool(enable)
+
+    def reset_classifier(self, n_outputs: int) -> None:
+        """A fresh linear probe with ``n_outputs`` outputs and a freshly drawn
+        channel projection (of ``chan_proj_type``); unlike :meth:`reset_head`,
+        ``forward`` then returns the logits (``return_encoder_output=False``)."""
+        self.reset_head(n_outputs)
+        self.return_encoder_output = False
+        config = self._hub_config
+        config["return_encoder_output"] = False
+        if self.chan_proj_type == "conv1d_constraint":
+            self.chan_proj = _ChannelConvProjection(
+                self.n_chans, config["n_chans_target"], config["chan_conv_max_norm"]
+            )
+        elif self.chan_proj_type == "linear":
+            self.chan_proj = _ChannelLinearProjection(self.n_chans, config["n_chans_target"])
+
+    @classmethod
+    def input_config(cls, ch_names, n_times: int, sfreq: float, *, head: bool) -> dict:
+        """The encoder is built for the input: its channels (embedding rows
+        chosen by name; no channel projection unless asked for) and its
+        window (the patching is fixed at construction)."""
+        return {
+            "chs_info": [{"ch_name": name} for name in ch_names],
+            "n_times": int(n_times),
+            "sfreq": float(sfreq),
+            "chan_proj_type": "none",
+        }
+
+    @property
+    def fixed_n_times(self) -> int | None:
+        """The window length the patching was built for."""
+        return int(self.n_times)
+
+    @property
+    def fixed_ch_names(self) -> list | None:
+        """The input channels the model was built for, by name."""
+        return None if self.chs_info is None else _names_of(self.chs_info)
+
+    def pool(self, features: dict, pooling: str) -> torch.Tensor:
+        """One vector per epoch from ``forward(x, return_features=True)``."""
+        tokens = features["features"]  # (batch, n_patches, embed_num * embed_dim)
+        if pooling == "mean":
+            return tokens.mean(dim=1)
+        return tokens.flatten(1)
+
+    def pooled_size(self, pooling: str, n_chans: int) -> int:
+        """Size of :meth:`pool`'s vectors."""
+        size = self.embed_num * self.embed_dim
+        return size * (self.n_patches if pooling == "flatten" else 1)
+
+
+#: The default LoRA targets (``EEGPT.lora_target_modules``).
+LORA_TARGET_MODULES = EEGPT.lora_target_modules
 
 
 # --------------------------------------------------------------------------- checkpoints
