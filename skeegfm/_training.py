@@ -2,15 +2,11 @@
 
 Pieces, each usable on its own:
 
-- :func:`layer_ids`: BEiT's layer numbering of an encoder's parameters
-  (embeddings 0, block ``i`` ``i + 1``, what follows the blocks ``L + 1``),
-  from which the ``"partial"`` tuning mode and layer-wise learning-rate
-  decay are derived;
 - :func:`param_groups`: AdamW parameter groups with per-layer learning-rate
-  scales and no weight decay on biases, norms and tokens;
+  scales (from BEiT's layer numbers, which each encoder gives through its
+  ``layer_id``: embeddings 0, block ``i`` ``i + 1``, what follows the blocks
+  ``L + 1``) and no weight decay on biases, norms and tokens;
 - :func:`lr_factor`: linear warm-up then cosine annealing, per optimizer step;
-- :func:`checkpointed`: activation checkpointing over a list of blocks, for
-  the duration of a ``with`` block;
 - :func:`train`: mini-batch AdamW training with an optional validation set,
   early stopping and restoration of the best weights.
 
@@ -27,47 +23,14 @@ References
 
 from __future__ import annotations
 
-import contextlib
 import math
 import time
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch.utils.checkpoint import checkpoint
 
-__all__ = ["checkpointed", "layer_ids", "lr_factor", "param_groups", "train"]
-
-
-def layer_ids(model: torch.nn.Module, blocks_prefix: str, embedding_prefixes, n_blocks: int) -> dict:
-    """BEiT layer number of every parameter of ``model``.
-
-    Parameters
-    ----------
-    model : nn.Module
-        The encoder with its head.
-    blocks_prefix : str
-        Name prefix of the blocks' ModuleList, e.g. ``"encoder_layers."``.
-    embedding_prefixes : tuple of str
-        Name prefixes of the parameters that come before the blocks.
-    n_blocks : int
-        Number of blocks ``L``.
-
-    Returns
-    -------
-    ids : dict of str to int
-        ``0`` for embeddings, ``i + 1`` for block ``i``, ``L + 1`` for
-        everything after the blocks (final norm, head).
-    """
-    ids = {}
-    for name, _ in model.named_parameters():
-        if name.startswith(blocks_prefix):
-            ids[name] = int(name[len(blocks_prefix) :].split(".", 1)[0]) + 1
-        elif name.startswith(tuple(embedding_prefixes)):
-            ids[name] = 0
-        else:
-            ids[name] = n_blocks + 1
-    return ids
+__all__ = ["lr_factor", "param_groups", "train"]
 
 
 def _no_decay(name: str, param: torch.Tensor) -> bool:
@@ -84,7 +47,8 @@ def param_groups(model, trainable, ids, *, weight_decay, layer_decay, n_blocks):
     trainable : set of str
         Names of the parameters to train.
     ids : dict of str to int
-        :func:`layer_ids` of ``model``.
+        BEiT layer number of each trained parameter (embeddings 0, block
+        ``i`` ``i + 1``, after the blocks ``L + 1``).
     weight_decay : float
         Decoupled weight decay of matrices and convolution kernels.
     layer_decay : float
@@ -129,36 +93,6 @@ def lr_factor(step: int, warmup_steps: int, total_steps: int) -> float:
     remaining = max(total_steps - warmup_steps, 1)
     progress = min((step - warmup_steps) / remaining, 1.0)
     return 0.5 * (1.0 + math.cos(math.pi * progress))
-
-
-@contextlib.contextmanager
-def checkpointed(blocks, enabled: bool = True):
-    """Run every module of ``blocks`` through :func:`torch.utils.checkpoint.checkpoint`.
-
-    Activations inside each block are recomputed during the backward pass
-    instead of stored, so long windows fit in memory at the cost of a second
-    forward pass per block. Only while gradients are being computed; the
-    original ``forward`` methods are restored on exit.
-    """
-    if not enabled:
-        yield
-        return
-    patched = []
-    for block in blocks:
-        original = block.forward
-
-        def forward(*args, _original=original, **kwargs):
-            if torch.is_grad_enabled() and any(p.requires_grad for p in _original.__self__.parameters()):
-                return checkpoint(_original, *args, use_reentrant=False, **kwargs)
-            return _original(*args, **kwargs)
-
-        block.forward = forward
-        patched.append(block)
-    try:
-        yield
-    finally:
-        for block in patched:
-            del block.forward
 
 
 def _batches(n: int, batch_size: int, order=None):
