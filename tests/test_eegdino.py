@@ -12,7 +12,6 @@ from _weights import FIXTURES, fill_state_dict, load_case, load_manifest
 
 from skeegfm.models import EEGDINO, EEGDINO_CONFIGS, convert_eegdino_checkpoint
 from skeegfm.models._fast import PackedLinear, autocast_context, optimize_for_inference
-from skeegfm.models._hub import _infer_eegdino
 from skeegfm.models.eegdino import _looks_like_original
 
 MANIFEST = load_manifest()
@@ -116,7 +115,7 @@ def test_released_layout_loads_strictly(size, keys_file):
     state = {k: torch.full(shape, 0.5) for k, shape in rows}
     result = model.load_state_dict(state, strict=True)
     assert not result.missing_keys and not result.unexpected_keys
-    inferred = _infer_eegdino(state)
+    inferred = EEGDINO._config_from_state_dict(state)
     assert inferred["n_layer"] == EEGDINO_CONFIGS[size]["n_layer"]
     assert inferred["channels_kernel_stride_padding_norm"] == EEGDINO_CONFIGS[size]["channels_kernel_stride_padding_norm"]
 

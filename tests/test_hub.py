@@ -17,7 +17,7 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from skeegfm.models import _hub
+from skeegfm.models import _hub, _loading
 from skeegfm.models._hub import HubMixin, WeightsNotAvailableError
 from skeegfm.models._layers import resolve_signal_params
 
@@ -297,14 +297,14 @@ def test_not_a_path_nor_a_repo_id(tmp_path):
 
 def test_merge_rules_for_time_parameters():
     saved = {"n_times": 1000, "sfreq": None, "input_window_seconds": None, "n_chans": 19}
-    assert _hub._merge_config(TinyEncoder, saved, {"n_times": 800})["n_times"] == 800
-    merged = _hub._merge_config(TinyEncoder, saved, {"input_window_seconds": 4, "sfreq": 200})
+    assert _loading._merge_config(TinyEncoder, saved, {"n_times": 800})["n_times"] == 800
+    merged = _loading._merge_config(TinyEncoder, saved, {"input_window_seconds": 4, "sfreq": 200})
     assert merged.get("n_times") is None  # inferred as 800 by the constructor
-    assert resolve_signal_params(**{k: merged.get(k) for k in _hub._TIME_PARAMS})["n_times"] == 800
+    assert resolve_signal_params(**{k: merged.get(k) for k in _loading._TIME_PARAMS})["n_times"] == 800
     saved = {"n_times": 1000, "sfreq": 250, "input_window_seconds": None}
-    merged = _hub._merge_config(TinyEncoder, saved, {"sfreq": 256})
+    merged = _loading._merge_config(TinyEncoder, saved, {"sfreq": 256})
     assert (merged["n_times"], merged["sfreq"]) == (1000, 256)
-    merged = _hub._merge_config(TinyEncoder, saved, {"input_window_seconds": 4.2})
+    merged = _loading._merge_config(TinyEncoder, saved, {"input_window_seconds": 4.2})
     assert merged["sfreq"] == 250 and merged.get("n_times") is None  # n_times re-derived: 1050
 
 
@@ -312,11 +312,11 @@ def test_merge_rules_for_channels():
     chs = [{"ch_name": f"C{i}"} for i in range(6)]
     saved = {"n_chans": 6, "chs_info": chs}
     new = [{"ch_name": "A"}, {"ch_name": "B"}]
-    assert "n_chans" not in _hub._merge_config(TinyEncoder, saved, {"chs_info": new})
+    assert "n_chans" not in _loading._merge_config(TinyEncoder, saved, {"chs_info": new})
     with pytest.warns(UserWarning, match="chs_info"):
-        merged = _hub._merge_config(TinyEncoder, saved, {"n_chans": 2})
+        merged = _loading._merge_config(TinyEncoder, saved, {"n_chans": 2})
     assert merged["chs_info"] is None
-    assert _hub._merge_config(TinyEncoder, saved, {"n_chans": 6})["chs_info"] == chs
+    assert _loading._merge_config(TinyEncoder, saved, {"n_chans": 6})["chs_info"] == chs
 
 
 def test_user_signal_overrides_load(tmp_path):
@@ -414,16 +414,17 @@ def test_unreachable_hub_falls_back_to_the_cache_fast(tmp_path, monkeypatch, no_
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     monkeypatch.delenv("TRANSFORMERS_OFFLINE", raising=False)
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
-    monkeypatch.setattr(_hub, "_endpoint_reachable", lambda endpoint: False)
     cache = tmp_path / "cache"
     cache.mkdir()
     with pytest.raises(WeightsNotAvailableError, match="cannot be reached"):
-        TinyEncoder.from_pretrained("someone/tiny", cache_dir=cache)
-    assert no_network == []  # the probe said unreachable: no connection tried
+        TinyEncoder.from_pretrained("someone/tiny", cache_dir=cache)  # no_network refuses the download
+    assert no_network  # not cached: the download was tried, its connection error mapped
+    no_network.clear()
     model = _tiny()
     saved = model.save_pretrained(tmp_path / "saved")
     _fake_cache(cache, "someone/tiny", {n: saved / n for n in ("config.json", "model.safetensors")})
     _state_equal(model, TinyEncoder.from_pretrained("someone/tiny", cache_dir=cache))
+    assert no_network == []  # cached: the cache comes first, no connection tried
 
 
 def test_push_to_hub_creates_the_repo_and_uploads_the_saved_layout(monkeypatch):
@@ -484,7 +485,7 @@ def _reference(name, cls, **fix):
     """(config as saved on the Hub, reference model with fill-rule weights)."""
     config = json.loads((HUB_CONFIGS / f"{name}.config.json").read_text())
     config.update(SHRINK[name])
-    kwargs = _hub._decode_config(cls, config)  # type paths -> classes, lists -> tuples
+    kwargs = _loading._decode_config(cls, config)  # type paths -> classes, lists -> tuples
     kwargs.update(fix)
     torch.manual_seed(0)
     model = cls(**kwargs).eval()
@@ -746,20 +747,6 @@ def test_codebrain_original_checkpoint_loads_like_the_hub_layout(codebrain_repo,
     assert model._hub_config["num_res_layers"] == 2 and model.return_encoder_output
     _same_outputs(model, ref, _signal(ref), return_features=True)
     assert isinstance(load_pretrained(path, n_chans=4, n_times=400), CodeBrain)
-
-
-def test_endpoint_probe_is_quick_and_honest(monkeypatch):
-    import socket
-
-    for var in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setattr(_hub, "_REACHABLE", {})
-    with socket.socket() as server:
-        server.bind(("127.0.0.1", 0))
-        server.listen(1)
-        port = server.getsockname()[1]
-        assert _hub._endpoint_reachable(f"http://127.0.0.1:{port}")
-    assert not _hub._endpoint_reachable(f"http://127.0.0.1:{port}/x")  # closed now: refused
 
 
 # ----------------------------------------------------------------------------

@@ -45,8 +45,8 @@ from skeegfm.models import (
     convert_eegdino_checkpoint,
     convert_eegpt_checkpoint,
 )
-from skeegfm.models import _fast, _hub
-from skeegfm.models._hub import is_hub_id, load_checkpoint_file
+from skeegfm.models import _fast, _loading
+from skeegfm.models._loading import is_hub_id, load_checkpoint_file
 
 ESTIMATORS = [
     EEGDINOEmbedder, EEGPTEmbedder, CodeBrainEmbedder,
@@ -346,15 +346,15 @@ def test_estimators_store_trust_checkpoint_and_validate_it():
 
 def test_only_the_opt_in_path_unpickles():
     """`grep -rn "weights_only=False" skeegfm/` finds the one opt-in call."""
-    root = Path(_hub.__file__).parents[1]
+    root = Path(_loading.__file__).parents[1]
     hits = [
         (p.relative_to(root), i)
         for p in root.rglob("*.py")
         for i, line in enumerate(p.read_text().splitlines(), 1)
         if "weights_only=False" in line
     ]
-    assert len(hits) == 1 and hits[0][0] == Path("models/_hub.py")
-    source = Path(_hub.__file__).read_text().splitlines()
+    assert len(hits) == 1 and hits[0][0] == Path("models/_loading.py")
+    source = Path(_loading.__file__).read_text().splitlines()
     block = "\n".join(source[hits[0][1] - 25 : hits[0][1]])
     assert "if not trust_checkpoint:" in block and "raise UntrustedCheckpointError" in block
 
@@ -634,7 +634,7 @@ def test_missing_relative_path_is_not_sent_to_the_hub(path, monkeypatch):
     def no_hub(*args, **kwargs):
         raise AssertionError("a local path was sent to the Hub")
 
-    monkeypatch.setattr(_hub, "_hub_files", no_hub)
+    monkeypatch.setattr(_loading, "_hub_files", no_hub)
     with pytest.raises(FileNotFoundError, match="No such local path exists") as err:
         load_pretrained(path)
     assert str(Path(path).absolute()) in str(err.value)

@@ -93,9 +93,9 @@ class WeightsSpec:
 def hub_reachable(timeout=3.0):
     """Whether the Hugging Face Hub can be used, decided in at most ``timeout`` s.
 
-    ``False`` at once in offline mode (``HF_HUB_OFFLINE=1``); otherwise the
-    Hub loader's connection probe (:mod:`skeegfm.models._hub`), which avoids
-    huggingface_hub's retries of tens of seconds without a network.
+    ``False`` at once in offline mode (``HF_HUB_OFFLINE=1``), without a
+    connection; otherwise one request to the Hub endpoint through
+    huggingface_hub's HTTP session (:mod:`skeegfm.models._loading`).
 
     Parameters
     ----------
@@ -106,11 +106,9 @@ def hub_reachable(timeout=3.0):
     -------
     reachable : bool
     """
-    from huggingface_hub import constants
+    from ..models._loading import _hub_reachable
 
-    from ..models._hub import _endpoint_reachable, _is_offline
-
-    return not _is_offline() and _endpoint_reachable(constants.ENDPOINT, timeout=timeout)
+    return _hub_reachable(timeout)
 
 
 def resolve_weights(models, weights="pretrained", checkpoints=None):
@@ -175,7 +173,7 @@ def resolve_weights(models, weights="pretrained", checkpoints=None):
 
 def _unavailable_note(spec):
     """The one line printed when released weights cannot be had."""
-    from ..models._hub import _is_offline
+    from ..models._loading import _is_offline
 
     why = "offline mode (HF_HUB_OFFLINE=1)" if _is_offline() else "the Hub cannot be reached"
     return (

@@ -39,8 +39,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._hub import HubMixin, load_checkpoint_file
+from ._hub import HubMixin
 from ._layers import TimeFrequencyEmbedding, as_conv_config, resolve_signal_params
+from ._loading import load_checkpoint_file
 from ._protocol import checkpoint_blocks, layer_id_of
 
 __all__ = ["CBraMod", "convert_cbramod_checkpoint"]
@@ -363,7 +364,7 @@ class CBraMod(HubMixin, nn.Module):
     _pretraining_only_prefixes: tuple = ()
     _config_absent_defaults: dict = {}
     #: Top-level state_dict names, to recognise a bare state_dict in our layout.
-    _native_roots = ("patch_embedding", "encoder", "proj_out", "final_layer")
+    _state_dict_roots = ("patch_embedding", "encoder", "proj_out", "final_layer")
 
     def __init__(
         self,
@@ -577,6 +578,11 @@ class CBraMod(HubMixin, nn.Module):
         """Constructor arguments inferred from the tensor shapes (files without
         config.json, e.g. the authors' checkpoint); see :func:`_infer_cbramod`."""
         return _infer_cbramod(state_dict)
+
+    @classmethod
+    def _original_hooks(cls):
+        """Recogniser and converter of the authors' original checkpoints."""
+        return _looks_like_original, convert_cbramod_checkpoint
 
     # -- encoder protocol (skeegfm.models._protocol): fine-tuning and pooling --
 

@@ -45,8 +45,9 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.parametrizations import weight_norm
 
-from ._hub import HubMixin, load_checkpoint_file
+from ._hub import HubMixin
 from ._layers import TimeFrequencyEmbedding, resolve_signal_params
+from ._loading import _count_indexed, _need, load_checkpoint_file
 from ._protocol import checkpoint_blocks, layer_id_of
 
 __all__ = ["CodeBrain", "convert_codebrain_checkpoint"]
@@ -607,6 +608,9 @@ class CodeBrain(HubMixin, nn.Module):
     _head_prefixes = ("final_layer.",)
     _config_absent_defaults: dict = {}
     _pretraining_only_prefixes = ("lm_head_t.", "lm_head_f.")
+    _state_dict_roots = (
+        "patch_embedding", "init_conv", "residual_layer", "final_conv", "norm", "lm_head_t", "lm_head_f"
+    )
 
     def __init__(
         self,
@@ -907,6 +911,36 @@ class CodeBrain(HubMixin, nn.Module):
                 raise ValueError(f"Two checkpoint keys map onto {new!r} (one of them is {key!r}).")
             out[new] = value
         return out
+
+    @classmethod
+    def _config_from_state_dict(cls, state_dict) -> dict:
+        """CodeBrain backbone from tensor shapes, for files without config.json
+        (the released weights use the reference's constructor defaults; the
+        geometry is the pretraining one: 19 channels x 30 s at 200 Hz).
+
+        Raises
+        ------
+        ValueError
+            If a needed tensor is absent.
+        """
+        n_layers = _count_indexed(state_dict, "residual_layer.residual_blocks.")
+        res = _need(state_dict, "init_conv.0.conv.bias", "CodeBrain residual width")[0]
+        out = _need(state_dict, "norm.weight", "CodeBrain output width")[0]
+        skip = _need(state_dict, "final_conv.0.conv.bias", "CodeBrain skip width")[0]
+        return dict(
+            n_chans=19,  # pretraining geometry: 19 channels x 30 s at 200 Hz (s4_lmax = 570 tokens)
+            n_times=6000,
+            num_res_layers=n_layers,
+            res_channels=res,
+            skip_channels=skip,
+            out_channels=out,
+            return_encoder_output=True,
+        )
+
+    @classmethod
+    def _original_hooks(cls):
+        """Recogniser and converter of the authors' original checkpoints."""
+        return _looks_like_original, convert_codebrain_checkpoint
 
     def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False):
         """Load weights, accepting our key names or the authors' original ones.

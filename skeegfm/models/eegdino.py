@@ -24,19 +24,23 @@ after block ``global_token_layer``.
 
 from __future__ import annotations
 
+import logging
 import warnings
 from collections.abc import Mapping
 
 import torch
 from torch import nn
 
-from ._hub import HubMixin, load_checkpoint_file
+from ._hub import HubMixin
 from ._layers import TimeFrequencyEmbedding, TransformerBlock, resolve_signal_params
 from ._protocol import checkpoint_blocks, layer_id_of
 from ._layers import as_conv_config as _as_conv_config
+from ._loading import _count_indexed, _need, load_checkpoint_file
 from ._presets import _SMALL_CONV, EEGDINO_CONFIGS  # plain data, readable without torch
 
 __all__ = ["EEGDINO", "EEGDINO_CONFIGS", "convert_eegdino_checkpoint"]
+
+logger = logging.getLogger("skeegfm")
 
 _PRETRAINED_SFREQ = 200.0
 
@@ -206,6 +210,7 @@ class EEGDINO(HubMixin, nn.Module):
     _head_prefixes = ("final_layer.",)
     _config_absent_defaults: dict = {}
     _pretraining_only_prefixes = ("mask_projector.",)
+    _state_dict_roots = ("global_tokens", "patch_embedding", "encoder_layers")
 
     def __init__(
         self,
@@ -427,6 +432,42 @@ class EEGDINO(HubMixin, nn.Module):
         return {
             k: v for k, v in state_dict.items() if not k.endswith("relative_position_index")
         }
+
+    @classmethod
+    def _config_from_state_dict(cls, state_dict) -> dict:
+        """EEG-DINO preset (small / medium / large) from widths and depth (the
+        reference implementation's presets), for files without config.json.
+
+        The geometry is that of braindecode's uploads (19 channels, 5 s at
+        200 Hz), encoder only.
+
+        Raises
+        ------
+        ValueError
+            If a needed tensor is absent or the shapes match no preset.
+        """
+        n_layer = _count_indexed(state_dict, "encoder_layers.")
+        dim_ff = _need(state_dict, "encoder_layers.0.mlp.fc1.weight", "EEG-DINO feed-forward width")[0]
+        convs = [
+            _need(state_dict, f"patch_embedding.proj_in.{i}.weight", "EEG-DINO patch convs")[0] for i in (0, 3, 6)
+        ]
+        n_emb = _need(state_dict, "patch_embedding.channel_embedding.weight", "EEG-DINO channel slots")[1]
+        for name, preset in EEGDINO_CONFIGS.items():
+            widths = [c[0] for c in preset["channels_kernel_stride_padding_norm"]]
+            if preset["n_layer"] == n_layer and preset["dim_feedforward"] == dim_ff and widths == convs:
+                logger.info("EEGDINO checkpoint recognised as the %r preset.", name)
+                return dict(
+                    preset, n_channel_embeddings=n_emb, n_chans=n_emb, n_times=1000, return_encoder_output=True
+                )
+        raise ValueError(
+            f"EEG-DINO checkpoint with {n_layer} layers, feed-forward width {dim_ff} and patch-conv "
+            f"widths {convs} matches none of the presets {sorted(EEGDINO_CONFIGS)}."
+        )
+
+    @classmethod
+    def _original_hooks(cls):
+        """Recogniser and converter of the authors' original checkpoints."""
+        return _looks_like_original, convert_eegdino_checkpoint
 
     # -- encoder protocol (skeegfm.models._protocol): fine-tuning and pooling --
 

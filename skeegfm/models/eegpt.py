@@ -35,8 +35,9 @@ from torch import nn
 from torch.nn.utils import parametrize
 
 from .._channels import EEGPT_CHANNELS, STANDARD_19_CHANNELS, eegpt_channel_ids
-from ._hub import HubMixin, load_checkpoint_file
+from ._hub import HubMixin
 from ._layers import TransformerBlock, resolve_signal_params
+from ._loading import _count_indexed, _need, load_checkpoint_file
 from ._protocol import checkpoint_blocks, layer_id_of
 
 __all__ = ["EEGPT", "convert_eegpt_checkpoint"]
@@ -545,6 +546,7 @@ class EEGPT(HubMixin, nn.Module):
     _head_prefixes: tuple[str, ...] = ("final_layer.", "chan_proj.")
     _config_absent_defaults: dict = {"chan_proj_type": "none"}
     _pretraining_only_prefixes: tuple[str, ...] = _PRETRAINING_PREFIXES
+    _state_dict_roots = ("target_encoder", "chans_id", "chan_proj")
 
     def __init__(
         self,
@@ -780,6 +782,41 @@ class EEGPT(HubMixin, nn.Module):
         """Drop ``chans_id``: it is recomputed from the channel names, and a
         stored one of another montage must not overwrite it."""
         return {k: v for k, v in state_dict.items() if k != "chans_id"}
+
+    @classmethod
+    def _config_from_state_dict(cls, state_dict) -> dict:
+        """EEGPT encoder from tensor shapes, for files without config.json (the
+        authors' released large4E: the 62-channel vocabulary, 4 s at 256 Hz).
+
+        Raises
+        ------
+        ValueError
+            If a needed tensor is absent.
+        """
+        summary = _need(state_dict, "target_encoder.summary_token", "EEGPT summary tokens")
+        patch = _need(state_dict, "target_encoder.patch_embed.proj.weight", "EEGPT patch size")
+        depth = _count_indexed(state_dict, "target_encoder.blocks.")
+        fc1 = _need(state_dict, "target_encoder.blocks.0.mlp.fc1.weight", "EEGPT MLP width")
+        embed_dim = summary[-1]
+        return dict(
+            n_chans=len(EEGPT_CHANNELS),
+            chs_info=[{"ch_name": name} for name in EEGPT_CHANNELS],
+            n_times=1024,  # 4 s at 256 Hz: the pretraining window of BINE022/EEGPT
+            sfreq=256.0,
+            embed_num=summary[1],
+            embed_dim=embed_dim,
+            depth=depth,
+            patch_size=patch[-1],
+            mlp_ratio=fc1[0] / embed_dim,
+            qkv_bias="target_encoder.blocks.0.attn.qkv.bias" in state_dict,
+            chan_proj_type="none",
+            return_encoder_output=True,
+        )
+
+    @classmethod
+    def _original_hooks(cls):
+        """Recogniser and converter of the authors' original checkpoints."""
+        return _looks_like_original, convert_eegpt_checkpoint
 
     # -- encoder protocol (skeegfm.models._protocol): fine-tuning and pooling --
 
