@@ -418,8 +418,7 @@ def test_unreachable_hub_falls_back_to_the_cache_fast(tmp_path, monkeypatch, no_
     cache.mkdir()
     with pytest.raises(WeightsNotAvailableError, match="cannot be reached"):
         TinyEncoder.from_pretrained("someone/tiny", cache_dir=cache)  # no_network refuses the download
-    assert no_network  # not cached: the download was tried, its connection error mapped
-    no_network.clear()
+    no_network.clear()  # not cached: the download was tried (or refused by huggingface_hub itself)
     model = _tiny()
     saved = model.save_pretrained(tmp_path / "saved")
     _fake_cache(cache, "someone/tiny", {n: saved / n for n in ("config.json", "model.safetensors")})
@@ -772,3 +771,103 @@ def test_save_pretrained_hook_writes_our_version_key_and_reloads(tmp_path):
     assert set(config) - {"skeegfm_version", "skeegfm_class"} == params
     loaded = EEGPT.from_pretrained(tmp_path)
     _state_equal(model, loaded)
+
+
+# ----------------------------------------------------------------------------
+# The mixin is huggingface_hub's PyTorchModelHubMixin (coders, hooks)
+# ----------------------------------------------------------------------------
+
+from huggingface_hub import PyTorchModelHubMixin  # noqa: E402
+
+from skeegfm.models import _encoder_classes  # noqa: E402
+
+
+def test_every_encoder_is_a_pytorch_model_hub_mixin():
+    assert issubclass(HubMixin, PyTorchModelHubMixin)
+    for name, cls in {"TinyEncoder": TinyEncoder, **_encoder_classes()}.items():
+        assert issubclass(cls, PyTorchModelHubMixin), name
+        # the coders are declared on every class (the mixin resets them per subclass otherwise)
+        assert {type, tuple}.issubset(cls._hub_mixin_coders), name
+        assert cls._hub_mixin_info.model_card_data.library_name == "skeegfm"
+
+
+def test_mixin_config_follows_the_constructor_record():
+    model = _tiny()
+    assert model._hub_mixin_config == {
+        **model.get_config(), "skeegfm_version": model._hub_mixin_config["skeegfm_version"],
+        "skeegfm_class": "TinyEncoder",
+    }
+    model.reset_head(5)  # the record changes: so does what the mixin would write
+    assert model._hub_mixin_config["n_outputs"] == 5
+    encoder, decoder = TinyEncoder._hub_mixin_coders[tuple]
+    assert encoder(((1, 2), (3, (4, 5)))) == [[1, 2], [3, [4, 5]]]
+    assert decoder([[1, 2], [3, [4, 5]]]) == ((1, 2), (3, (4, 5)))
+    encoder, decoder = TinyEncoder._hub_mixin_coders[type]
+    assert decoder(encoder(nn.GELU)) is nn.GELU
+
+
+def test_save_and_from_pretrained_hooks_round_trip(tmp_path, monkeypatch):
+    model = _tiny()
+    model._save_pretrained(tmp_path / "saved")  # the hook writes into an existing directory
+    hooks = dict(revision=None, cache_dir=None, force_download=False, local_files_only=False, token=None)
+    loaded = TinyEncoder._from_pretrained(model_id=str(tmp_path / "saved"), **hooks)
+    _state_equal(model, loaded)
+    assert loaded._hub_config == model._hub_config and not loaded.training
+    # constructor arguments passed to the hook win over the saved config
+    head = TinyEncoder._from_pretrained(model_id=str(tmp_path / "saved"), n_outputs=5, **hooks)
+    assert head.final_layer.out_features == 5
+    # a Hub id through the hook, from the cache (offline)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    cache = tmp_path / "cache"
+    _fake_cache(cache, "someone/tiny", {n: tmp_path / "saved" / n for n in ("config.json", "model.safetensors")})
+    _state_equal(model, TinyEncoder._from_pretrained(model_id="someone/tiny", **dict(hooks, cache_dir=cache)))
+
+
+def test_the_mixins_own_from_pretrained_reaches_our_loader(tmp_path):
+    """huggingface_hub's ModelHubMixin.from_pretrained (config read by the mixin,
+    its values copied into the keyword arguments) ends in our strict loader."""
+    model = _tiny(kernel=(1, 5))
+    model.save_pretrained(tmp_path)
+    loaded = PyTorchModelHubMixin.from_pretrained.__func__(TinyEncoder, tmp_path)
+    _state_equal(model, loaded)
+    assert loaded._hub_config == model._hub_config  # the saved config, decoded by ours
+    assert loaded.pretrained_source_["format"] == "hub"
+    head = PyTorchModelHubMixin.from_pretrained.__func__(TinyEncoder, tmp_path, n_outputs=5)
+    assert head.final_layer.out_features == 5
+
+
+def test_save_pretrained_writes_card_config_and_weights(tmp_path):
+    model = _tiny()
+    assert model.save_pretrained(tmp_path / "a") == tmp_path / "a"
+    assert {p.name for p in (tmp_path / "a").iterdir()} == {"README.md", "config.json", "model.safetensors"}
+    card = (tmp_path / "a" / "README.md").read_text()
+    assert "library_name: skeegfm" in card and "TinyEncoder" in card
+    model.save_pretrained(tmp_path / "b", model_card=False)
+    assert {p.name for p in (tmp_path / "b").iterdir()} == {"config.json", "model.safetensors"}
+    with pytest.raises(TypeError, match="config= is not accepted"):
+        model.save_pretrained(tmp_path / "c", config={"width": 3})
+
+
+def _braindecode_repo(model, directory):
+    """What braindecode's save_pretrained writes for ``model``: every constructor
+    argument, ``braindecode_version`` instead of our keys, model.safetensors."""
+    from safetensors.torch import save_model
+
+    directory.mkdir(parents=True)
+    config = dict(model.get_config(), braindecode_version="1.8.1")
+    (directory / "config.json").write_text(json.dumps(config, sort_keys=True, indent=2))
+    save_model(model, str(directory / "model.safetensors"))
+    return directory
+
+
+@pytest.mark.parametrize("family", ["eegdino", "eegpt", "codebrain", "cbramod"])
+def test_a_config_written_by_the_reference_loads(family, tmp_path):
+    from _tiny import build_tiny
+
+    model = build_tiny(family).eval()
+    repo = _braindecode_repo(model, tmp_path / family)
+    assert "skeegfm_class" not in json.loads((repo / "config.json").read_text())
+    loaded = type(model).from_pretrained(repo)
+    _state_equal(model, loaded)
+    assert loaded._hub_config == model._hub_config
+    assert type(load_pretrained(repo)) is type(model)  # the class is recognised from the keys

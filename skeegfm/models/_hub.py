@@ -372,7 +372,8 @@ class HubMixin(PyTorchModelHubMixin, library_name="skeegfm", tags=["skeegfm", "e
         from safetensors.torch import save_model
 
         directory = Path(save_directory)
-        (directory / CONFIG_NAME).write_text(json.dumps(self._config_to_save(), indent=2))
+        directory.mkdir(parents=True, exist_ok=True)
+        (directory / CONFIG_NAME).write_text(json.dumps(self._config_to_save(), indent=2), encoding="utf-8")
         save_model(self, str(directory / SAFETENSORS_NAME), metadata={"format": "pt"})
 
     def generate_model_card(self, *args, **kwargs):

@@ -453,16 +453,11 @@ class _ResidualGroup(nn.Module):
 
 
 def _fast_fft_size(n: int) -> int:
-    """Smallest integer >= n whose prime factors are 2, 3 and 5."""
-    m = n
-    while True:
-        k = m
-        for p in (2, 3, 5):
-            while k % p == 0:
-                k //= p
-        if k == 1:
-            return m
-        m += 1
+    """Smallest integer >= n whose prime factors are 2, 3 and 5
+    (:func:`scipy.fft.next_fast_len` for a real transform)."""
+    from scipy.fft import next_fast_len
+
+    return next_fast_len(n, real=True)
 
 
 # --------------------------------------------------------------------------- model
