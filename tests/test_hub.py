@@ -17,7 +17,7 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from skeegfm.models import _hub, _loading
+from skeegfm.models import _loading
 from skeegfm.models._hub import HubMixin, WeightsNotAvailableError
 from skeegfm.models._layers import resolve_signal_params
 

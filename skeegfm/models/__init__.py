@@ -32,8 +32,8 @@ def _encoder_classes() -> dict:
 
 # public name -> submodule that defines it
 _LAZY = {
-    "UntrustedCheckpointError": "._hub",
-    "WeightsNotAvailableError": "._hub",
+    "UntrustedCheckpointError": "._loading",
+    "WeightsNotAvailableError": "._loading",
     "CBraMod": ".cbramod",
     "convert_cbramod_checkpoint": ".cbramod",
     "CodeBrain": ".codebrain",
