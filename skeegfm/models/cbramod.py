@@ -316,6 +316,15 @@ class CBraMod(HubMixin, nn.Module):
         Width of the output features.
     n_outputs, n_chans, chs_info, n_times, input_window_seconds, sfreq
         The (inferred) signal parameters.
+    lora_target_modules : str
+        Default LoRA targets (a regular expression over module names): the
+        attention output projections ``self_attn_s.out_proj``,
+        ``self_attn_t.out_proj`` and the feed-forward ``linear1``, ``linear2``
+        of every criss-cross layer (the in-projections are packed parameters).
+    blocks, layer_id, forward_until, forward_from, set_grad_checkpointing
+        The fine-tuning members of the encoder protocol
+        (``skeegfm.models._protocol``): the blocks are ``encoder.layers``;
+        layer 0 is the patch embedding.
 
     Raises
     ------

@@ -549,6 +549,15 @@ class CodeBrain(HubMixin, nn.Module):
     fast_inference : bool
         Use the cached evaluation path (eval mode, no autograd). Set to False
         to run the plain path (kept to measure the speed-up).
+    lora_target_modules : tuple of str
+        Default LoRA targets (module-name suffixes): ``attention.out_proj``
+        and ``sgconv.output_linear`` of every residual block (its other
+        weights are packed parameters or weight-normalised convolutions).
+    blocks, layer_id, forward_until, forward_from, set_grad_checkpointing
+        The fine-tuning members of the encoder protocol
+        (``skeegfm.models._protocol``): the blocks are
+        ``residual_layer.residual_blocks``; layer 0 is the patch embedding and
+        ``init_conv``.
 
     Raises
     ------

@@ -171,6 +171,13 @@ class EEGDINO(HubMixin, nn.Module):
         Token width ``D``.
     n_outputs, n_chans, chs_info, n_times, input_window_seconds, sfreq
         The (inferred) signal parameters.
+    lora_target_modules : tuple of str
+        Default LoRA targets (module-name suffixes): ``attn.qkv``,
+        ``attn.proj``, ``mlp.fc1``, ``mlp.fc2`` of every block.
+    blocks, layer_id, forward_until, forward_from, set_grad_checkpointing
+        The fine-tuning members of the encoder protocol
+        (``skeegfm.models._protocol``): the blocks are ``encoder_layers``;
+        layer 0 is the patch embedding and the global tokens.
 
     Raises
     ------

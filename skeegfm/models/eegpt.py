@@ -495,6 +495,15 @@ class EEGPT(HubMixin, nn.Module):
         The encoder whose weights were released.
     n_patches : int
         Patches per window.
+    lora_target_modules : tuple of str
+        Default LoRA targets (module-name suffixes): ``attn.qkv``,
+        ``attn.proj``, ``mlp.fc1``, ``mlp.fc2`` of every block of the target
+        encoder.
+    blocks, layer_id, forward_until, forward_from, set_grad_checkpointing
+        The fine-tuning members of the encoder protocol
+        (``skeegfm.models._protocol``): the blocks are
+        ``target_encoder.blocks``; layer 0 is the channel projection, the
+        patch and channel embeddings and the summary tokens.
 
     Raises
     ------
