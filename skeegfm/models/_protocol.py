@@ -59,6 +59,10 @@ Input and features (embedding):
   n_chans)``: the poolings of ``forward(x, return_features=True)`` into one
   vector per epoch (first: the default), and their sizes.
 
+Optional: a module whose cached evaluation path reads weights directly
+(past the layers LoRA wraps) exposes a boolean ``fast_inference``; the
+classifiers turn it off while adapters are in place (CodeBrain).
+
 References
 ----------
 .. [1] Bao, H., Dong, L., Piao, S. & Wei, F. (2022). BEiT: BERT Pre-Training
