@@ -24,7 +24,7 @@ _LAZY = {
     "CodeBrainEmbedder": ".embedders",
     "EEGDINOEmbedder": ".embedders",
     "EEGPTEmbedder": ".embedders",
-    "list_models": "._registry",
+    "list_models": ".models._pretrained",
 }
 
 __all__ = sorted([*_LAZY, "__version__"])

@@ -7,6 +7,12 @@ Every place in skeegfm that compares channel names goes through
 a bipolar derivation (``"Fp1-F7"``) is never taken for one, and nothing is
 matched by guessing. Which names are electrodes at all is MNE's 10-05
 template montage (:func:`standard_electrodes`).
+
+The plain-Python core of these rules and the models' vocabularies live in
+:mod:`skeegfm.models` (``_vocabulary``; EEGPT's names in its model file),
+which the encoders use themselves; they are re-exported here
+(``EEGPT_CHANNELS``, ``STANDARD_19_CHANNELS``, ``TUEG_19_CHANNELS``,
+``eegpt_channel_ids``).
 """
 
 from __future__ import annotations
@@ -14,9 +20,11 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import functools
-import re
+import importlib
 from collections.abc import Mapping
 from dataclasses import dataclass
+
+from .models._vocabulary import TUEG_19_CHANNELS, match_ch_name, split_ch_name
 
 __all__ = [
     "EEGPT_CHANNELS",
@@ -35,59 +43,39 @@ __all__ = [
     "standard_montage",
 ]
 
-#: EEGPT's 62-name channel vocabulary, in the order of the rows of its
-#: channel embedding (``chan_embed.weight``). Identical to ``CHANNEL_DICT`` of
-#: the original EEGPT repository (Wang et al., 2024); written out here rather
-#: than derived from MNE's deprecated ``standard_1020`` montage.
-EEGPT_CHANNELS: tuple[str, ...] = (
-    "FP1", "FPZ", "FP2", "AF7", "AF3", "AF4", "AF8", "F7", "F5", "F3", "F1",
-    "FZ", "F2", "F4", "F6", "F8", "FT7", "FC5", "FC3", "FC1", "FCZ", "FC2",
-    "FC4", "FC6", "FT8", "T7", "C5", "C3", "C1", "CZ", "C2", "C4", "C6", "T8",
-    "TP7", "CP5", "CP3", "CP1", "CPZ", "CP2", "CP4", "CP6", "TP8", "P7", "P5",
-    "P3", "P1", "PZ", "P2", "P4", "P6", "P8", "PO7", "PO5", "PO3", "POZ",
-    "PO4", "PO6", "PO8", "O1", "OZ", "O2",
-)  # fmt: skip
-
-#: The standard 19-channel 10-20 set used by EEGPT's original linear probes
-#: (``EEGPT_19_CHANNELS``), in modern names.
-STANDARD_19_CHANNELS: tuple[str, ...] = (
-    "FP1", "FP2", "F7", "F3", "FZ", "F4", "F8", "T7", "C3", "CZ", "C4", "T8",
-    "P7", "P3", "PZ", "P4", "P8", "O1", "O2",
-)  # fmt: skip
-
-#: Slot order of the 19-channel TUEG montage that EEG-DINO and CodeBrain were
-#: pretrained on (CBraMod's preprocessing order, modern names: T3->T7,
-#: T4->T8, T5->P7, T6->P8). Their channel slots are positional, so inputs are
-#: reordered to this order.
-TUEG_19_CHANNELS: tuple[str, ...] = (
-    "FP1", "FP2", "F3", "F4", "C3", "C4", "P3", "P4", "O1", "O2", "F7", "F8",
-    "T7", "T8", "P7", "P8", "FZ", "CZ", "PZ",
-)  # fmt: skip
-
-#: Old 10-20 names and their modern 10-10 equivalents (Jurcak et al., 2007).
-_OLD_TO_NEW = {"T3": "T7", "T4": "T8", "T5": "P7", "T6": "P8"}
-_NEW_TO_OLD = {new: old for old, new in _OLD_TO_NEW.items()}
-
-#: What may follow an electrode after a hyphen in a referential channel name:
-#: a reference word (TUH's ``-REF``, ``-LE`` linked ears, ``-AR``/``-AVG``
-#: average, ``-CLE``/``-LER`` linked ears of sleep montages) or an ear or
-#: mastoid site (``-A1``, ``-M2``...). Anything else after the hyphen is a
-#: second electrode: a bipolar derivation.
-_REFERENCE_WORDS = frozenset(
-    {"REF", "LE", "RE", "AR", "AVG", "AV", "CAR", "CLE", "LER", "A1A2", "M1M2", "A12", "M12"}
-)
-#: Ear and mastoid sites: electrodes of MNE's 10-05 montage that are
-#: references, not scalp sites.
-_REFERENCE_SITES = frozenset({"A1", "A2", "M1", "M2"})
-
 #: Words in a channel name that say it is not EEG, and the MNE type they mean.
 _TYPE_WORDS = (("EOG", "eog"), ("ECG", "ecg"), ("EKG", "ecg"), ("EMG", "emg"))
 #: Whole names (after prefix and reference) of eye channels: left and right
 #: outer canthus (TUH, sleep recordings).
 _EYE_SITES = frozenset({"LOC", "ROC"})
 
-_PREFIX = re.compile(r"^EEG(?:\s+|\s*[-:_]\s*)(?=\S)")
-_SPACES = re.compile(r"\s+")
+#: Vocabularies and helpers that live in a model file, read on first access
+#: (:pep:`562`) so that this module does not import PyTorch.
+_FROM_MODELS = {
+    "EEGPT_CHANNELS": ".models.eegpt",
+    "STANDARD_19_CHANNELS": ".models.eegpt",
+    "eegpt_channel_ids": ".models.eegpt",
+}
+
+
+def __getattr__(name):
+    module = _FROM_MODELS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __package__), name)
+    globals()[name] = value  # later accesses skip this function
+    return value
+
+
+def _model_vocabulary() -> frozenset:
+    """Every channel name of the registered checkpoints (their union).
+
+    Today EEGPT's 62 names, which include the 19 TUEG names of the
+    positional encoders.
+    """
+    from .models._pretrained import list_models
+
+    return frozenset(name for record in list_models() for name in record.ch_names)
 
 
 @functools.lru_cache(maxsize=1)
@@ -156,16 +144,6 @@ class ParsedChannel:
     key: str
 
 
-def _clean(name: str) -> str:
-    key = _SPACES.sub(" ", str(name).strip().upper())
-    key = _PREFIX.sub("", key)
-    return _SPACES.sub("", key)
-
-
-def _strip_dots(part: str) -> str:
-    return part.strip(".")
-
-
 def parse_ch_name(name: str) -> ParsedChannel:
     """Read a channel name the way public EEG datasets write them.
 
@@ -204,7 +182,7 @@ def parse_ch_name(name: str) -> ParsedChannel:
     >>> parse_ch_name("EEG-0").kind
     'other'
     """
-    key, reference, second = _split(name)
+    key, reference, second = split_ch_name(name)
     if second is not None:
         valid = standard_electrodes()
         if key in valid and second in valid:
@@ -213,25 +191,6 @@ def parse_ch_name(name: str) -> ParsedChannel:
     if key in standard_electrodes():
         return ParsedChannel(str(name), "electrode", key, reference, key)
     return ParsedChannel(str(name), "other", None, reference, key)
-
-
-def _split(name: str):
-    """Rules 1-5 of :func:`parse_ch_name` (no montage): ``(key, reference, second)``.
-
-    ``second`` is the part after a hyphen that is not a reference (the
-    second electrode of a possible bipolar derivation), else ``None``.
-    """
-    key = _clean(name)
-    reference = None
-    if key.count("-") == 1:
-        active, ref = (_strip_dots(p) for p in key.split("-"))
-        active = _OLD_TO_NEW.get(active, active)
-        if ref in _REFERENCE_WORDS or ref in _REFERENCE_SITES:
-            key, reference = active, ref
-        else:
-            return active, None, _OLD_TO_NEW.get(ref, ref)
-    key = _strip_dots(key)
-    return _OLD_TO_NEW.get(key, key), reference, None
 
 
 def channel_type_from_name(name: str) -> str | None:
@@ -261,7 +220,7 @@ def channel_type_from_name(name: str) -> str | None:
     for word, kind in _TYPE_WORDS:
         if word in upper:
             return kind
-    if _split(name)[0] in _EYE_SITES:
+    if split_ch_name(name)[0] in _EYE_SITES:
         return "eog"
     return None
 
@@ -280,8 +239,9 @@ def normalize_ch_name(name: str, vocabulary=None) -> str | None:
     name : str
         The channel name as recorded, e.g. ``"EEG Fp1-REF"``.
     vocabulary : iterable of str | None
-        Canonical upper-case names to accept. Defaults to
-        :data:`EEGPT_CHANNELS`, the largest vocabulary of the models.
+        Canonical upper-case names to accept. Defaults to every channel name
+        of the released checkpoints (:func:`skeegfm.list_models`; today
+        EEGPT's 62 names, which include the 19 of the other encoders).
 
     Returns
     -------
@@ -298,16 +258,9 @@ def normalize_ch_name(name: str, vocabulary=None) -> str | None:
     >>> normalize_ch_name("Fp1-F7") is None
     True
     """
-    vocab = EEGPT_CHANNELS if vocabulary is None else vocabulary
-    if not isinstance(vocab, (set, frozenset)):
-        vocab = set(vocab)
-    key, _, second = _split(name)  # no montage needed: the models call this too
-    if second is not None:
-        return None  # "A-B" without a reference: a bipolar derivation or unknown
-    for candidate in (key, _NEW_TO_OLD.get(key), _OLD_TO_NEW.get(key)):
-        if candidate is not None and candidate in vocab:
-            return candidate
-    return None
+    # The rules live with the models (EEGPT maps names to embedding rows with
+    # them); no montage is needed.
+    return match_ch_name(name, _model_vocabulary() if vocabulary is None else vocabulary)
 
 
 # --------------------------------------------------------------------------
@@ -421,70 +374,13 @@ def normalize_ch_names(ch_names, vocabulary=None) -> list[str | None]:
     ch_names : sequence of str
         Channel names as recorded.
     vocabulary : iterable of str | None
-        Canonical names to accept (default :data:`EEGPT_CHANNELS`).
+        Canonical names to accept (default: every channel name of the
+        released checkpoints, as for :func:`normalize_ch_name`).
 
     Returns
     -------
     canonical : list of (str | None)
         One entry per input name; ``None`` where no canonical name matches.
     """
-    vocab = frozenset(EEGPT_CHANNELS if vocabulary is None else vocabulary)
-    return [normalize_ch_name(n, vocab) for n in ch_names]
-
-
-def eegpt_channel_ids(ch_names) -> list[int]:
-    """Rows of EEGPT's channel embedding for the channels ``ch_names``.
-
-    Each name goes through :func:`normalize_ch_name` (case, ``"EEG "``
-    prefix, reference suffixes, trailing dots, T3/T4/T5/T6) and is looked up
-    in :data:`EEGPT_CHANNELS`. Unlike the reference implementation, a name
-    that matches nothing is an error: it never falls back to its position.
-
-    Parameters
-    ----------
-    ch_names : sequence of str
-        Channel names as recorded, one per input channel, in input order.
-
-    Returns
-    -------
-    ids : list of int
-        ``ids[i]`` is the index in :data:`EEGPT_CHANNELS` of ``ch_names[i]``.
-
-    Raises
-    ------
-    ValueError
-        If a name has no match in the vocabulary (all unknown names and the
-        accepted vocabulary are listed), or if two names map to the same
-        electrode (e.g. ``"T3"`` and ``"T7"``).
-
-    Examples
-    --------
-    >>> eegpt_channel_ids(["EEG Fp1-REF", "t3", "Oz"])
-    [0, 25, 60]
-    """
-    names = [str(n) for n in ch_names]
-    canonical = normalize_ch_names(names, EEGPT_CHANNELS)
-    unknown = [n for n, c in zip(names, canonical) if c is None]
-    if unknown:
-        raise ValueError(
-            f"{len(unknown)} channel name(s) are not in EEGPT's 62-channel vocabulary: "
-            f"{unknown}. Accepted names (case-insensitive; an 'EEG ' prefix, a reference "
-            "suffix such as '-REF' and the old names T3/T4/T5/T6 are understood): "
-            f"{list(EEGPT_CHANNELS)}. Rename or drop these channels (or use a channel "
-            "projection, chan_proj_type='conv1d_constraint' or 'linear')."
-        )
-    seen: dict[str, str] = {}
-    duplicates = []
-    for name, canon in zip(names, canonical):
-        if canon in seen:
-            duplicates.append(f"{seen[canon]!r} and {name!r} -> {canon}")
-        else:
-            seen[canon] = name
-    if duplicates:
-        raise ValueError(
-            "Several channels map to the same EEGPT electrode: "
-            + "; ".join(duplicates)
-            + ". Keep one channel per electrode."
-        )
-    index = {name: i for i, name in enumerate(EEGPT_CHANNELS)}
-    return [index[c] for c in canonical]
+    vocab = frozenset(_model_vocabulary() if vocabulary is None else vocabulary)
+    return [match_ch_name(n, vocab) for n in ch_names]

@@ -9,7 +9,7 @@ in two steps:
    returns an :class:`EEGInput` in volts, without copying or modifying the
    caller's data.
 2. :func:`prepare_for_model` applies the input contract of one released
-   checkpoint (a :class:`~skeegfm._registry.ModelRecord`): channels matched by
+   checkpoint (a :class:`~skeegfm.models._pretrained.ModelRecord`): channels matched by
    name and put in the model's order, missing channels handled, resampling,
    re-referencing, scaling to the model's unit, and the window rule of the
    encoder. It returns a :class:`PreparedInput` holding float32 data.
@@ -32,6 +32,7 @@ from ._channels import (
     channel_type_from_name,
     check_ch_aliases,
     normalize_ch_name,
+    normalize_ch_names,
     option_hint,
     parse_ch_name,
     standard_montage,
@@ -767,7 +768,8 @@ def check_same_channels(fitted_ch_names, fitted_sfreq, eeg: EEGInput) -> None:
     """
 
     def keys(names):
-        return sorted(normalize_ch_name(n) or str(n).strip().upper() for n in names)
+        canonical = normalize_ch_names(names)
+        return sorted(c or str(n).strip().upper() for n, c in zip(names, canonical))
 
     if keys(fitted_ch_names) != keys(eeg.ch_names):
         raise ValueError(
@@ -912,7 +914,7 @@ def select_channels(
         Channel names as recorded.
     ch_types : sequence of str
         MNE channel types, one per name.
-    record : skeegfm._registry.ModelRecord
+    record : skeegfm.models._pretrained.ModelRecord
         The checkpoint's input contract.
     bads : collection of str
         Channels marked bad (left out; count as missing).
@@ -1143,9 +1145,9 @@ def prepare_for_model(
     ``ch_aliases``, types read from names, the conventions of
     :func:`~skeegfm._channels.parse_ch_name`) and put in the model's order;
     channels of a non-EEG type or marked bad are left out; for positional
-    models (EEG-DINO, CodeBrain, CBraMod) the model's channels absent from
-    the data
-    are handled by ``on_missing``; the data are resampled to
+    models (``record.channel_matching == "positional"``: EEG-DINO,
+    CodeBrain, CBraMod) the model's channels absent from the data are
+    handled by ``on_missing``; the data are resampled to
     ``record.sfreq`` with :func:`mne.filter.resample` (``method="polyphase",
     pad="edge"``: an anti-aliased polyphase FIR, about 20 times faster than
     the FFT method on 4 s epochs and free of its circular wrap-around at the
@@ -1153,11 +1155,12 @@ def prepare_for_model(
     re-referenced to the average of the fed channels when
     ``record.reference == "average"``; multiplied by
     ``record.scale_from_volts``; and cut to the encoder's window rule
-    (EEG-DINO: zero-padded to a multiple of ``record.patch_size``;
-    CodeBrain and CBraMod: trimmed to a multiple, with a warning; EEGPT:
-    unchanged). A window of whole patches plus the one sample of an inclusive
-    ``tmax`` (385 samples for 3 s at 128 Hz, as MNE and MOABB cut them) loses
-    that sample, without a warning, for all of them but EEGPT.
+    ``record.window`` (``"pad"``, EEG-DINO: zero-padded to a multiple of
+    ``record.patch_size``; ``"trim"``, CodeBrain and CBraMod: trimmed to a
+    multiple, with a warning; ``"keep"``, EEGPT: unchanged). Under ``"pad"``
+    and ``"trim"``, a window of whole patches plus the one sample of an
+    inclusive ``tmax`` (385 samples for 3 s at 128 Hz, as MNE and MOABB cut
+    them) loses that sample, without a warning.
 
     Every adaptation is recorded in ``prepared.report``
     (:class:`InputReport`). With ``warn=True`` the caller is told once, by
@@ -1171,7 +1174,7 @@ def prepare_for_model(
     ----------
     eeg : EEGInput
         Output of :func:`read_eeg`; never modified.
-    record : skeegfm._registry.ModelRecord
+    record : skeegfm.models._pretrained.ModelRecord
         The checkpoint's input contract.
     on_missing : {"raise", "interpolate", "zero"}
         For positional models, what to do with model channels absent from the
@@ -1496,7 +1499,7 @@ def prepare(
     ----------
     X : mne.Epochs | list of mne.Epochs | ndarray of shape (n_epochs, n_chans, n_times)
         See :func:`read_eeg`.
-    record : skeegfm._registry.ModelRecord
+    record : skeegfm.models._pretrained.ModelRecord
         The checkpoint's input contract.
     sfreq, ch_names, unit
         See :func:`read_eeg`.

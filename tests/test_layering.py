@@ -56,12 +56,8 @@ def _violations():
     return found
 
 
-#: Imports still pending the move of the records and channel vocabularies into
-#: models/ (issue 16, helper "records"); remove each entry when it lands.
-PENDING = {
-    ("eegpt.py", "skeegfm._channels"),  # EEGPT_CHANNELS, STANDARD_19_CHANNELS, eegpt_channel_ids
-    ("_loading.py", "skeegfm._registry"),  # resolve_checkpoint, in load_pretrained (TODO(records))
-}
+#: Imports still pending a move into models/; remove each entry when it lands.
+PENDING: set = set()
 
 
 def test_models_import_nothing_outside_models():

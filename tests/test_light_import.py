@@ -1,5 +1,6 @@
-"""The package root and the light commands (``--help``, ``models``) import
-neither PyTorch, scikit-learn nor MNE; the public names still resolve."""
+"""The package root and ``skeegfm --help`` import neither PyTorch, scikit-learn
+nor MNE; ``skeegfm models`` imports PyTorch (the records live in the model
+files, as in timm) but not scikit-learn or MNE; the public names still resolve."""
 
 import json
 import subprocess
@@ -10,6 +11,8 @@ import pytest
 import skeegfm
 
 HEAVY = ("torch", "sklearn", "mne", "scipy", "pandas", "huggingface_hub", "safetensors")
+#: What the model files may import: PyTorch and the Hub libraries, nothing of the layers above.
+ABOVE_MODELS = ("sklearn", "mne", "scipy", "pandas")
 
 
 def _loaded_after(code: str) -> list[str]:
@@ -31,14 +34,29 @@ def test_help_does_not_import_heavy_libraries():
     assert _loaded_after(code) == []
 
 
-def test_models_command_does_not_import_heavy_libraries():
+def test_models_command_imports_only_the_model_layer():
     code = "import skeegfm.cli\nassert skeegfm.cli.main(['models']) == 0\n"
-    assert _loaded_after(code) == []
+    assert not set(_loaded_after(code)) & set(ABOVE_MODELS)
+    code = "import skeegfm\nassert len(skeegfm.list_models()) == 5\n"
+    assert not set(_loaded_after(code)) & set(ABOVE_MODELS)
 
 
 def test_root_import_and_version_are_light():
     assert _loaded_after("import skeegfm\nassert skeegfm.__version__") == []
-    assert _loaded_after("from skeegfm.models import EEGDINO_CONFIGS\nassert 'small' in EEGDINO_CONFIGS") == []
+    loaded = _loaded_after("from skeegfm.models import EEGDINO_CONFIGS\nassert 'small' in EEGDINO_CONFIGS")
+    assert not set(loaded) & set(ABOVE_MODELS)
+
+
+def test_record_type_and_channel_rules_are_plain_python():
+    """The record type, the registry functions and the channel-name rules load
+    without PyTorch; only asking for the records imports the model files."""
+    code = (
+        "from skeegfm.models._pretrained import ModelRecord, get_record, register_pretrained\n"
+        "from skeegfm.models._vocabulary import TUEG_19_CHANNELS, match_ch_name\n"
+        "from skeegfm._channels import normalize_ch_name, option_style\n"
+        "assert normalize_ch_name('T3', TUEG_19_CHANNELS) == 'T7'\n"
+    )
+    assert _loaded_after(code) == []
 
 
 def test_lazy_names_resolve():

@@ -1,7 +1,8 @@
 """PyTorch encoders: EEG-DINO, EEGPT, CodeBrain and CBraMod (no scikit-learn or MNE here).
 
-The names below are imported on first access (:pep:`562`), so that plain-data
-submodules (``skeegfm.models._presets``) can be read without importing torch.
+The names below are imported on first access (:pep:`562`), so that the
+plain-Python submodules (``_pretrained``: the record type and registry;
+``_vocabulary``: channel names) can be read without importing torch.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ _LAZY = {
     "CodeBrain": ".codebrain",
     "convert_codebrain_checkpoint": ".codebrain",
     "EEGDINO": ".eegdino",
-    "EEGDINO_CONFIGS": "._presets",
+    "EEGDINO_CONFIGS": ".eegdino",
     "convert_eegdino_checkpoint": ".eegdino",
     "EEGPT": ".eegpt",
     "convert_eegpt_checkpoint": ".eegpt",

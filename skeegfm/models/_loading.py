@@ -1115,8 +1115,8 @@ def load_pretrained(source, *, model=None, **overrides):
         (an ``OSError``) If the weights are neither cached nor downloadable.
     FileNotFoundError
         If ``source`` is neither a record, an existing path nor a Hub id
-        (see ``resolve_checkpoint``: lists the registry names, suggests
-        the nearest).
+        (see :func:`~skeegfm.models._pretrained.resolve_checkpoint`: lists
+        the registry names, suggests the nearest).
     UntrustedCheckpointError
         (a ``ValueError``) If a pickled file holds Python objects beyond the
         allow-list and ``trust_checkpoint=True`` was not passed.
@@ -1129,8 +1129,7 @@ def load_pretrained(source, *, model=None, **overrides):
     >>> from skeegfm.models._loading import load_pretrained
     >>> encoder = load_pretrained("eegpt", return_encoder_output=True)  # doctest: +SKIP
     """
-    # TODO(records): import resolve_checkpoint from ._pretrained once the records live in models/.
-    from .._registry import resolve_checkpoint
+    from ._pretrained import resolve_checkpoint
 
     trust = bool(overrides.get("trust_checkpoint", False))
     resolved = resolve_checkpoint(source)

@@ -23,7 +23,7 @@ each patch index) and the other half across patches (for each channel).
   same module names without the head (:func:`convert_cbramod_checkpoint`).
 
 The record of the released checkpoint (Hub id, sampling rate, unit,
-channels, window rule) is in :mod:`skeegfm._registry`.
+channels, window rule) is registered at the end of this file.
 """
 
 from __future__ import annotations
@@ -42,7 +42,9 @@ from torch import nn
 from ._hub import HubMixin
 from ._layers import TimeFrequencyEmbedding, as_conv_config, resolve_signal_params
 from ._loading import load_checkpoint_file
+from ._pretrained import TUEG_SOURCES, UNKNOWN_LICENCE, ModelRecord, register_pretrained
 from ._protocol import checkpoint_blocks, layer_id_of
+from ._vocabulary import TUEG_19_CHANNELS
 
 __all__ = ["CBraMod", "convert_cbramod_checkpoint"]
 
@@ -841,3 +843,66 @@ def _infer_cbramod(state_dict) -> dict:
         emb_dim=emb_dim,
         return_encoder_output=True,
     )
+
+
+# --------------------------------------------------------------------------
+# Pretrained records
+# --------------------------------------------------------------------------
+
+register_pretrained(
+    ModelRecord(
+        name="cbramod",
+        model="CBraMod",
+        window="trim",
+        display_name="CBraMod",
+        default_benchmark=True,
+        hub_id="braindecode/cbramod-pretrained",
+        preset=dict(
+            patch_size=200,
+            dim_feedforward=800,
+            n_layer=12,
+            nhead=8,
+            emb_dim=200,
+        ),
+        sfreq=_PRETRAINED_SFREQ,
+        patch_size=_PATCH_SIZE,
+        min_n_times=_PATCH_SIZE,
+        unit="microvolts / 100",
+        scale_from_volts=1e6 / 100,
+        reference="none",
+        ch_names=TUEG_19_CHANNELS,
+        channel_matching="positional",
+        emb_dim=200,
+        n_params=4_924_000,
+        licence=UNKNOWN_LICENCE,
+        paper=(
+            "Wang, J., Zhao, S., Luo, Z., Zhou, Y., Jiang, H., Li, S., Li, T., & Pan, G. "
+            "(2025). CBraMod: A Criss-Cross Brain Foundation Model for EEG Decoding. "
+            "ICLR 2025. arXiv:2412.07236."
+        ),
+        sources=dict(
+            TUEG_SOURCES,
+            hub_id="braindecode's CBraMod documentation: CBraMod.from_pretrained("
+                "'braindecode/cbramod-pretrained', return_encoder_output=True)",
+            sfreq="CBraMod paper and the authors' TUEG preprocessing: resampled to 200 Hz",
+            unit="the authors' pretraining code divides microvolts by 100",
+            patch_size="CBraMod: 1-s patches of 200 samples; the spectral projection reads "
+                "101 rfft bins",
+            min_n_times="one patch (200 samples); n_times must be a multiple of 200 (the "
+                "reference reshapes without padding): the input adapter trims to whole patches",
+            ch_names="pretrained on TUEG's 19 channels in CBraMod's order (modern names); "
+                "the positional convolution takes any channel count",
+            channel_matching="no channel vocabulary: a depth-wise convolution over the "
+                "(channel, patch) grid, so channels are positional",
+            emb_dim="proj_out: emb_dim = 200 features per (channel, patch) token",
+            n_params="skeegfm.models.CBraMod(return_encoder_output=True) (head excluded)",
+            preset="the reference's constructor defaults (the released weights need them)",
+            licence="not verified: copies of the authors' code (github.com/wjq-learning/"
+                "CBraMod) state an MIT licence for the code; the weights' licence: see the "
+                "model card",
+            paper="Wang et al., ICLR 2025, arXiv:2412.07236",
+            window="the reference reshapes into whole patches without padding: the tail after "
+                "the last whole patch is dropped",
+        ),  # fmt: skip
+    )
+)

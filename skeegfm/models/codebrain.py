@@ -48,7 +48,9 @@ from torch.nn.utils.parametrizations import weight_norm
 from ._hub import HubMixin
 from ._layers import TimeFrequencyEmbedding, resolve_signal_params
 from ._loading import _count_indexed, _need, load_checkpoint_file
+from ._pretrained import TUEG_SOURCES, UNKNOWN_LICENCE, ModelRecord, register_pretrained
 from ._protocol import checkpoint_blocks, layer_id_of
+from ._vocabulary import TUEG_19_CHANNELS
 
 __all__ = ["CodeBrain", "convert_codebrain_checkpoint"]
 
@@ -1194,3 +1196,61 @@ def convert_codebrain_checkpoint(path_or_dict, *, trust_checkpoint=False) -> dic
     remapped = CodeBrain._remap_state_dict(raw)
     drop = CodeBrain._head_prefixes + CodeBrain._pretraining_only_prefixes
     return OrderedDict((k, v) for k, v in remapped.items() if not k.startswith(drop))
+
+
+# --------------------------------------------------------------------------
+# Pretrained records
+# --------------------------------------------------------------------------
+
+register_pretrained(
+    ModelRecord(
+        name="codebrain",
+        model="CodeBrain",
+        window="trim",
+        display_name="CodeBrain",
+        default_benchmark=True,
+        hub_id="braindecode/codebrain-pretrained",
+        preset=dict(
+            patch_size=200,
+            res_channels=200,
+            skip_channels=200,
+            out_channels=200,
+            num_res_layers=8,
+            s4_bidirectional=True,
+            s4_layernorm=False,
+            s4_lmax=570,
+            swa_window_size=1,
+        ),
+        sfreq=200.0,
+        patch_size=200,
+        min_n_times=200,
+        unit="microvolts / 100",
+        scale_from_volts=1e6 / 100,
+        reference="none",
+        ch_names=TUEG_19_CHANNELS,
+        channel_matching="positional",
+        emb_dim=200,
+        n_params=13_529_200,
+        licence=UNKNOWN_LICENCE,
+        paper=(
+            "Ma, J. et al. (2026). CodeBrain: Bridging Decoupled Tokenizer and "
+            "Multi-Scale Architecture for EEG Foundation Model. ICLR 2026."
+        ),
+        sources=dict(
+            TUEG_SOURCES,
+            hub_id="Hub commit of braindecode/codebrain-pretrained: 'Add CodeBrain pretrained "
+                "weights (TUEG, 19ch 10-20, 200Hz)'",
+            unit="presumably CBraMod's microvolts / 100, whose TUEG layout CodeBrain follows "
+                "(not verified from CodeBrain's own code)",
+            emb_dim="reference implementation (braindecode CodeBrain): emb_dim = 25 x 8 = 200 "
+                "(out_channels)",
+            n_params="counted on the reference architecture (backbone without head and codebook "
+                "heads)",
+            preset="reference implementation's constructor defaults (braindecode CodeBrain); the "
+                "released weights need them",
+            paper="Ma et al., ICLR 2026, arXiv 2506.09110",
+            window="reference implementation (braindecode CodeBrain): drops the samples after "
+                "the last whole patch",
+        ),  # fmt: skip
+    )
+)

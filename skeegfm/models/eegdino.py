@@ -36,13 +36,48 @@ from ._layers import TimeFrequencyEmbedding, TransformerBlock, resolve_signal_pa
 from ._protocol import checkpoint_blocks, layer_id_of
 from ._layers import as_conv_config as _as_conv_config
 from ._loading import _count_indexed, _need, load_checkpoint_file
-from ._presets import _SMALL_CONV, EEGDINO_CONFIGS  # plain data, readable without torch
+from ._pretrained import TUEG_SOURCES, UNKNOWN_LICENCE, ModelRecord, register_pretrained
+from ._vocabulary import TUEG_19_CHANNELS
 
 __all__ = ["EEGDINO", "EEGDINO_CONFIGS", "convert_eegdino_checkpoint"]
 
 logger = logging.getLogger("skeegfm")
 
 _PRETRAINED_SFREQ = 200.0
+
+_SMALL_CONV = ((25, 49, 25, 24, (5, 25)), (25, 3, 1, 1, (5, 25)), (25, 3, 1, 1, (5, 25)))
+
+#: Constructor keyword arguments of the three EEG-DINO sizes (the reference
+#: implementation's presets, braindecode's ``EEGDINO``).
+#: Weights were released for ``"small"`` (D=200) and ``"medium"`` (D=512).
+EEGDINO_CONFIGS = {
+    "small": dict(
+        n_layer=12,
+        nhead=8,
+        dim_feedforward=512,
+        channels_kernel_stride_padding_norm=_SMALL_CONV,
+    ),
+    "medium": dict(
+        n_layer=16,
+        nhead=8,
+        dim_feedforward=1024,
+        channels_kernel_stride_padding_norm=(
+            (64, 49, 25, 24, (8, 64)),
+            (128, 3, 1, 1, (8, 128)),
+            (64, 3, 1, 1, (8, 64)),
+        ),
+    ),
+    "large": dict(
+        n_layer=24,
+        nhead=8,
+        dim_feedforward=2048,
+        channels_kernel_stride_padding_norm=(
+            (128, 49, 25, 24, (16, 128)),
+            (256, 3, 1, 1, (16, 256)),
+            (128, 3, 1, 1, (16, 128)),
+        ),
+    ),
+}
 
 
 class _PatchEmbedding(TimeFrequencyEmbedding):
@@ -708,3 +743,55 @@ def convert_eegdino_checkpoint(
                 if name.startswith(old):
                     out[new + name[len(old):]] = state[key]
     return out
+
+
+# --------------------------------------------------------------------------
+# Pretrained records
+# --------------------------------------------------------------------------
+
+_EEGDINO_SOURCES = dict(
+    TUEG_SOURCES,
+    hub_id="braindecode re-hosted the authors' teacher weights (eegdino/EEG-DINO on the Hub), "
+        "converted to its layout",
+    preset="reference implementation's presets (braindecode EEGDINO_CONFIGS; 8 heads as there, "
+        "the authors' code is not public)",
+    n_params="counted on the reference architecture (encoder only, head excluded)",
+    emb_dim="D = last conv width x 8 (patch-embedding geometry; return_encoder_output pools patch "
+        "tokens)",
+    paper="Wang et al., MICCAI 2025",
+    window="reference implementation (braindecode EEGDINO): zero-pads the window to whole "
+        "patches",
+)  # fmt: skip
+
+
+def _eegdino_record(size: str, emb_dim: int, n_params: int) -> ModelRecord:
+    """Record of a released EEG-DINO size; only the architecture differs."""
+    return ModelRecord(
+        name=f"eegdino-{size}",
+        model="EEGDINO",
+        window="pad",
+        display_name=f"EEG-DINO-{size.capitalize()}",
+        default_benchmark=size == "small",
+        hub_id=f"braindecode/eegdino-{size}-pretrained",
+        preset=dict(EEGDINO_CONFIGS[size]),
+        sfreq=_PRETRAINED_SFREQ,
+        patch_size=200,
+        min_n_times=200,
+        unit="microvolts / 100",
+        scale_from_volts=1e6 / 100,
+        reference="none",
+        ch_names=TUEG_19_CHANNELS,
+        channel_matching="positional",
+        emb_dim=emb_dim,
+        n_params=n_params,
+        licence=UNKNOWN_LICENCE,
+        paper=(
+            "Wang, X. et al. (2025). EEG-DINO: Learning EEG Foundation Models via "
+            "Hierarchical Self-Distillation. MICCAI 2025."
+        ),
+        sources=_EEGDINO_SOURCES,
+    )
+
+
+register_pretrained(_eegdino_record("small", emb_dim=200, n_params=4_433_944), aliases=("eegdino",))
+register_pretrained(_eegdino_record("medium", emb_dim=512, n_params=33_755_456))

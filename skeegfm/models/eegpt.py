@@ -34,13 +34,102 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils import parametrize
 
-from .._channels import EEGPT_CHANNELS, STANDARD_19_CHANNELS, eegpt_channel_ids
 from ._hub import HubMixin
 from ._layers import TransformerBlock, resolve_signal_params
 from ._loading import _count_indexed, _need, load_checkpoint_file
+from ._pretrained import UNKNOWN_LICENCE, ModelRecord, register_pretrained
 from ._protocol import checkpoint_blocks, layer_id_of
+from ._vocabulary import match_ch_name
 
-__all__ = ["EEGPT", "convert_eegpt_checkpoint"]
+__all__ = [
+    "EEGPT",
+    "EEGPT_CHANNELS",
+    "STANDARD_19_CHANNELS",
+    "convert_eegpt_checkpoint",
+    "eegpt_channel_ids",
+]
+
+#: EEGPT's 62-name channel vocabulary, in the order of the rows of its
+#: channel embedding (``chan_embed.weight``). Identical to ``CHANNEL_DICT`` of
+#: the original EEGPT repository (Wang et al., 2024); written out here rather
+#: than derived from MNE's deprecated ``standard_1020`` montage.
+EEGPT_CHANNELS: tuple[str, ...] = (
+    "FP1", "FPZ", "FP2", "AF7", "AF3", "AF4", "AF8", "F7", "F5", "F3", "F1",
+    "FZ", "F2", "F4", "F6", "F8", "FT7", "FC5", "FC3", "FC1", "FCZ", "FC2",
+    "FC4", "FC6", "FT8", "T7", "C5", "C3", "C1", "CZ", "C2", "C4", "C6", "T8",
+    "TP7", "CP5", "CP3", "CP1", "CPZ", "CP2", "CP4", "CP6", "TP8", "P7", "P5",
+    "P3", "P1", "PZ", "P2", "P4", "P6", "P8", "PO7", "PO5", "PO3", "POZ",
+    "PO4", "PO6", "PO8", "O1", "OZ", "O2",
+)  # fmt: skip
+
+#: The standard 19-channel 10-20 set used by EEGPT's original linear probes
+#: (``EEGPT_19_CHANNELS`` of the authors' repository), in modern names.
+STANDARD_19_CHANNELS: tuple[str, ...] = (
+    "FP1", "FP2", "F7", "F3", "FZ", "F4", "F8", "T7", "C3", "CZ", "C4", "T8",
+    "P7", "P3", "PZ", "P4", "P8", "O1", "O2",
+)  # fmt: skip
+
+_EEGPT_VOCABULARY = frozenset(EEGPT_CHANNELS)
+_EEGPT_INDEX = {name: i for i, name in enumerate(EEGPT_CHANNELS)}
+
+
+def eegpt_channel_ids(ch_names) -> list[int]:
+    """Rows of EEGPT's channel embedding for the channels ``ch_names``.
+
+    Each name is read by the package's channel-name rules
+    (:func:`skeegfm.models._vocabulary.match_ch_name`: case, ``"EEG "``
+    prefix, reference suffixes, trailing dots, T3/T4/T5/T6) and looked up in
+    :data:`EEGPT_CHANNELS`. Unlike the reference implementation, a name that
+    matches nothing is an error: it never falls back to its position.
+
+    Parameters
+    ----------
+    ch_names : sequence of str
+        Channel names as recorded, one per input channel, in input order.
+
+    Returns
+    -------
+    ids : list of int
+        ``ids[i]`` is the index in :data:`EEGPT_CHANNELS` of ``ch_names[i]``.
+
+    Raises
+    ------
+    ValueError
+        If a name has no match in the vocabulary (all unknown names and the
+        accepted vocabulary are listed), or if two names map to the same
+        electrode (e.g. ``"T3"`` and ``"T7"``).
+
+    Examples
+    --------
+    >>> eegpt_channel_ids(["EEG Fp1-REF", "t3", "Oz"])
+    [0, 25, 60]
+    """
+    names = [str(n) for n in ch_names]
+    canonical = [match_ch_name(n, _EEGPT_VOCABULARY) for n in names]
+    unknown = [n for n, c in zip(names, canonical) if c is None]
+    if unknown:
+        raise ValueError(
+            f"{len(unknown)} channel name(s) are not in EEGPT's 62-channel vocabulary: "
+            f"{unknown}. Accepted names (case-insensitive; an 'EEG ' prefix, a reference "
+            "suffix such as '-REF' and the old names T3/T4/T5/T6 are understood): "
+            f"{list(EEGPT_CHANNELS)}. Rename or drop these channels (or use a channel "
+            "projection, chan_proj_type='conv1d_constraint' or 'linear')."
+        )
+    seen: dict[str, str] = {}
+    duplicates = []
+    for name, canon in zip(names, canonical):
+        if canon in seen:
+            duplicates.append(f"{seen[canon]!r} and {name!r} -> {canon}")
+        else:
+            seen[canon] = name
+    if duplicates:
+        raise ValueError(
+            "Several channels map to the same EEGPT electrode: "
+            + "; ".join(duplicates)
+            + ". Keep one channel per electrode."
+        )
+    return [_EEGPT_INDEX[c] for c in canonical]
+
 
 _CHAN_PROJ_TYPES = ("conv1d_constraint", "linear", "none")
 _N_VOCAB = len(EEGPT_CHANNELS)  # 62 rows of the released channel embedding
@@ -1048,3 +1137,66 @@ def convert_eegpt_checkpoint(path_or_dict, *, trust_checkpoint=False) -> dict:
             stacklevel=2,
         )
     return out
+
+
+# --------------------------------------------------------------------------
+# Pretrained records
+# --------------------------------------------------------------------------
+
+register_pretrained(
+    ModelRecord(
+        name="eegpt",
+        model="EEGPT",
+        window="keep",
+        display_name="EEGPT",
+        default_benchmark=True,
+        hub_id="braindecode/eegpt-pretrained",
+        preset=dict(
+            patch_size=64,
+            embed_num=4,
+            embed_dim=512,
+            depth=8,
+            num_heads=8,
+            mlp_ratio=4.0,
+            chan_proj_type="none",
+        ),
+        sfreq=256.0,
+        patch_size=64,
+        min_n_times=64,
+        unit="millivolts",
+        scale_from_volts=1e3,
+        reference="average",
+        ch_names=EEGPT_CHANNELS,
+        channel_matching="by name",
+        emb_dim=4 * 512,
+        n_params=25_287_168,
+        licence=UNKNOWN_LICENCE,
+        paper=(
+            "Wang, G. et al. (2024). EEGPT: Pretrained transformer for universal and "
+            "reliable representation of EEG signals. NeurIPS 37."
+        ),
+        sources={
+            "hub_id": "pushed by braindecode's scripts/push_eegpt_to_hub.py from the authors' "
+                "checkpoint (BINE022/EEGPT)",
+            "sfreq": "authors' repository (BINE022/EEGPT): pretrained at 256 Hz on 1024-sample "
+                "windows (the uploaded config's 250 Hz is not the pretraining rate)",
+            "patch_size": "authors' repository and paper: 64-sample patches (250 ms at 256 Hz)",
+            "min_n_times": "reference implementation (braindecode EEGPT): n_times >= patch_size "
+                "at construction",
+            "unit": "authors' pretraining code (BINE022/EEGPT): millivolts",
+            "scale_from_volts": "follows from unit: 1 V = 1e3 mV",
+            "reference": "authors' pretraining code (BINE022/EEGPT): average reference",
+            "ch_names": "authors' repository (BINE022/EEGPT): CHANNEL_DICT, 62 names",
+            "channel_matching": "paper and authors' repository: a learned embedding per channel "
+                "name",
+            "emb_dim": "released large4E encoder: embed_num x embed_dim = 4 x 512 per patch",
+            "n_params": "counted on the released target encoder (62-row channel embedding)",
+            "preset": "authors' released large4E encoder (BINE022/EEGPT); chan_proj_type 'none' "
+                "as in braindecode's upload",
+            "licence": "not stated by the authors' repository; see the Hub model card",
+            "paper": "Wang et al., NeurIPS 2024",
+            "window": "reference implementation (braindecode EEGPT): pads the window once to "
+                "the patch count fixed at construction",
+        },  # fmt: skip
+    )
+)
