@@ -16,11 +16,12 @@ the channel's *name*; for every time patch separately, the channel tokens and
 ``embed_num`` learned summary tokens go through a pre-norm transformer, and
 the layer-normalised summary tokens are the representation of that patch.
 
-This file holds the blocks (patch embedding, max-norm layers, the two-stage
-linear probe), the encoder ``_EEGTransformer``, the :class:`EEGPT` module
-with the reference implementation's constructor (braindecode's ``EEGPT``),
-and the converter of the authors' original checkpoint. Nothing here imports
-scikit-learn or MNE.
+This file holds the channel vocabulary (:data:`EEGPT_CHANNELS`,
+:func:`eegpt_channel_ids`), the blocks (patch embedding, max-norm layers, the
+two-stage linear probe), the encoder ``_EEGTransformer``, the :class:`EEGPT`
+module with the reference implementation's constructor (braindecode's
+``EEGPT``), the converter of the authors' original checkpoint and, at its
+end, the pretrained record. Nothing here imports scikit-learn or MNE.
 """
 
 from __future__ import annotations
