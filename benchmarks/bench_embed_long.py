@@ -80,7 +80,7 @@ def child(mode, path, model, chunk_windows, batch_size):
         result = embed_recording(path, options)
         n = len(result.embeddings)
     else:
-        from skeegfm.jobs.benchmark import _fit_embedder
+        from skeegfm.jobs._weights import _fit_embedder
 
         raw = mne.io.read_raw(path, preload=True, verbose="error")
         epochs = mne.make_fixed_length_epochs(raw, duration=4.0, preload=True, verbose="error")

@@ -3,8 +3,15 @@
 ``skeegfm benchmark`` cross-validates linear probes of the encoders on the
 bundled EEGMAT recordings (or on an ``-epo.fif`` file), ``skeegfm embed``
 writes frozen-encoder embeddings of recordings MNE can read to an ``.npz``
-file (one recording) or a Zarr store (many; :mod:`skeegfm.jobs`), and ``skeegfm models`` lists the released checkpoints and their input
-contracts. ``python -m skeegfm`` is the same command.
+file (one recording) or a Zarr store (many), and ``skeegfm models`` lists the
+released checkpoints and their input contracts. ``python -m skeegfm`` is the
+same command.
+
+This module parses the arguments, calls the jobs (:mod:`skeegfm.jobs`:
+:func:`~skeegfm.jobs.run_benchmark`, :func:`~skeegfm.jobs.run_embed`) and
+turns their outcome into an exit status. The models it knows come from the
+model records (:func:`skeegfm.list_models`), read when a command runs, never
+for ``--help``.
 """
 
 from __future__ import annotations
@@ -13,11 +20,8 @@ import argparse
 import sys
 from pathlib import Path
 
-import numpy as np
-
 __all__ = ["main"]
 
-_EMBED_MODELS = ("eegdino", "eegdino-small", "eegdino-medium", "eegpt", "codebrain", "cbramod")
 _UNITS = ("V", "mV", "uV", "\u00b5V")
 
 
@@ -101,9 +105,10 @@ def _add_channel_args(parser):
         "--on-missing",
         choices=("raise", "interpolate", "zero"),
         default="raise",
-        help="EEG-DINO/CodeBrain/CBraMod: what to do with missing channels of their 19-channel "
-        "montage: raise, interpolate (spherical splines; template 10-05 positions when the "
-        "file has none) or zero (default: %(default)s)",
+        help="models whose channels are matched by position (see 'skeegfm models'): what to "
+        "do with the channels of their montage missing from the data: raise, interpolate "
+        "(spherical splines; template 10-05 positions when the file has none) or zero "
+        "(default: %(default)s)",
     )
     parser.add_argument(
         "--on-unknown",
@@ -134,7 +139,7 @@ def _build_parser():
     parser = argparse.ArgumentParser(
         prog="skeegfm",
         description="scikit-learn estimators around EEG foundation models "
-        "(EEG-DINO, EEGPT, CodeBrain, CBraMod).",
+        "('skeegfm models' lists them).",
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -158,9 +163,9 @@ def _build_parser():
     )
     bench.add_argument(
         "--models",
-        default="eegdino,eegpt,codebrain,cbramod",
-        help="comma-separated encoders among eegdino (= eegdino-small), eegdino-medium, eegpt, "
-        "codebrain, cbramod (default: %(default)s)",
+        metavar="NAME,...",
+        help="comma-separated model names or aliases, as 'skeegfm models' lists them "
+        "(default: the models of the default benchmark, one per encoder)",
     )
     bench.add_argument(
         "--weights",
@@ -234,7 +239,12 @@ def _build_parser():
         metavar="INPUT",
         help="recording(s) MNE can read, folders of recordings, or BIDS roots",
     )
-    embed.add_argument("--model", required=True, choices=_EMBED_MODELS, help="encoder")
+    embed.add_argument(
+        "--model",
+        required=True,
+        metavar="NAME",
+        help="the encoder: a model name or alias, as 'skeegfm models' lists them",
+    )
     embed.add_argument(
         "-o",
         "--output",
@@ -381,9 +391,13 @@ def _parse_bands(text):
 def _cmd_benchmark(args):
     from .jobs.benchmark import format_table, run_benchmark
 
-    models = [m.strip() for m in args.models.split(",") if m.strip()]
-    if not models:
-        raise CommandError("--models is empty; name at least one of eegdino, eegpt, codebrain, cbramod.")
+    models = None
+    if args.models is not None:
+        models = [m.strip() for m in args.models.split(",") if m.strip()]
+        if not models:
+            raise CommandError(
+                "--models is empty; name at least one model ('skeegfm models' lists them)."
+            )
     results = run_benchmark(
         models,
         weights=args.weights,
@@ -415,78 +429,43 @@ def _cmd_benchmark(args):
             print(f"- {row.encoder}: {row.error}")
     out = Path(args.output_dir)
     print(f"\nWrote {out / 'results.csv'}, {out / 'results.json'} and {out / 'results.png'}.")
-    return 0
+    return EXIT_OK
 
 
 # --------------------------------------------------------------------------- embed
 
 
-def _output_path(args, path):
-    if args.output is not None:
-        return Path(args.output)
-    name = Path(path).name
-    for suffix in ("-epo.fif.gz", "_epo.fif.gz", "-epo.fif", "_epo.fif", ".gz"):
-        if name.lower().endswith(suffix):
-            name = name[: -len(suffix)]
-            break
-    stem = Path(name).stem if "." in name else name
-    return Path(args.output_dir) / f"{stem}_{args.model}.npz"
-
-
-def _report_line(report):
-    """One line of the adaptations in an input report."""
-    parts = [f"{len(report['channels_used'])} channel(s) used"]
-    if report["channels_dropped"]:
-        listed = ", ".join(f"{n!r} ({why})" for n, why in report["channels_dropped"].items())
-        parts.append(f"dropped {len(report['channels_dropped'])}: {listed}")
-    if report["channels_filled"]:
-        listed = ", ".join(f"{n} ({how})" for n, how in report["channels_filled"].items())
-        parts.append(f"filled {len(report['channels_filled'])}: {listed}")
-    if report["resampled_from"] is not None:
-        parts.append(f"resampled {report['resampled_from']:g} -> {report['sfreq']:g} Hz")
-    return "; ".join(parts)
-
-
-def _embed_target(args):
-    """``("npz", path)`` for one recording, ``("zarr", path)`` for a store."""
-    if args.output is not None:
-        out = Path(args.output)
-        suffix = out.suffix.lower()
-        if suffix == ".npz":
-            if len(args.inputs) > 1 or Path(args.inputs[0]).is_dir():
-                raise CommandError(
-                    "-o OUT.npz takes one INPUT file; use -o OUT.zarr (a store) for several "
-                    "recordings or a folder."
-                )
-            return "npz", out
-        if suffix == ".zarr":
-            return "zarr", out
+def _embed_output(args):
+    """The output of ``-o`` (checked in the command's words), or None for the job's default."""
+    if args.output is None:
+        return None
+    out = Path(args.output)
+    suffix = out.suffix.lower()
+    if suffix == ".npz" and (len(args.inputs) > 1 or Path(args.inputs[0]).is_dir()):
+        raise CommandError(
+            "-o OUT.npz takes one INPUT file; use -o OUT.zarr (a store) for several "
+            "recordings or a folder."
+        )
+    if suffix not in (".npz", ".zarr"):
         raise CommandError(
             f"-o {args.output}: the output must end in .npz (one recording) or .zarr (a store)."
         )
-    if len(args.inputs) == 1 and not Path(args.inputs[0]).is_dir():
-        return "npz", _output_path(args, args.inputs[0])
-    return "zarr", Path(args.output_dir) / f"embeddings_{args.model}.zarr"
+    return out
 
 
-def _weights_error(spec):
-    from .jobs.benchmark import _unavailable_note
+def _cmd_embed(args):
+    from .jobs.embed import run_embed
 
-    return CommandError(
-        f"{_unavailable_note(spec).split(': running with')[0]}. Pass --checkpoint PATH, "
-        "or --weights random for a randomly initialised encoder."
-    )
-
-
-def _embed_options(args):
-    from .jobs import EmbedOptions
-
-    return EmbedOptions(
+    report = run_embed(
+        args.inputs,
+        _embed_output(args),
         model=args.model,
+        output_dir=args.output_dir,
         weights=args.weights,
         checkpoint=args.checkpoint,
         window=args.window,
         stride=args.stride,
+        **_channel_params(args),
         unit=args.unit,
         encoding=args.encoding,
         batch_size=args.batch_size,
@@ -494,114 +473,25 @@ def _embed_options(args):
         seed=args.seed,
         trust_checkpoint=args.trust_checkpoint,
         chunk_windows=args.chunk_windows,
-        **_channel_params(args),
+        glob=args.glob,
+        store_dtype=args.store_dtype,
+        scheduler=args.scheduler,
+        n_workers=args.workers,
+        overwrite=args.overwrite,
+        progress=not args.quiet,
     )
-
-
-def _cmd_embed(args):
-    import json
-
-    from . import __version__
-    from .jobs import embed_recording
-    from .models import WeightsNotAvailableError
-
-    kind, out = _embed_target(args)
-    options = _embed_options(args)
-    record = options.record
-    spec = options.weights_spec()
-    if spec.kind == "random":
-        print(
-            f"skeegfm: {record.name}: RANDOM weights (as asked); the output records "
-            "checkpoint 'random'.",
-            file=sys.stderr,
-        )
-    if kind == "zarr":
-        return _embed_store(args, out, options, spec)
-    path = args.inputs[0]
-    name = Path(path).name
-    try:
-        result = embed_recording(path, options, spec=spec, progress=not args.quiet)
-    except WeightsNotAvailableError as exc:
-        raise _weights_error(spec) from exc
-    report = {k: v for k, v in result.facts.items() if k not in _JOB_FACTS}
-    for note in result.facts["notes"]:
-        print(f"skeegfm: {name}: {note}", file=sys.stderr)
-    print(f"skeegfm: {name}: {_report_line(report)}", file=sys.stderr)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    # Written next to the target and renamed: never a half-written OUT.npz.
-    partial = out.with_name(out.name + ".partial.npz")
-    np.savez(
-        partial,
-        embeddings=result.embeddings,
-        onsets_s=result.onsets_s,
-        ch_names=np.asarray(report["channels_used"], dtype=str),
-        dropped_ch_names=np.asarray(list(report["channels_dropped"]), dtype=str),
-        filled_ch_names=np.asarray(list(report["channels_filled"]), dtype=str),
-        input_report=np.asarray(json.dumps(report)),
-        model=np.asarray(record.name),
-        checkpoint=np.asarray(result.facts["checkpoint"]),
-        skeegfm_version=np.asarray(__version__),
-    )
-    partial.replace(out)
-    n_windows, n_features = result.embeddings.shape
-    print(f"{out}: {n_windows} windows x {n_features} features")
-    return 0
-
-
-#: Facts of :func:`skeegfm.jobs.embed_recording` that are not the input report.
-_JOB_FACTS = (
-    "unit_factors", "n_windows", "n_rejected", "duration_s", "checkpoint", "encoder_hash", "notes",
-)  # fmt: skip
-
-
-def _embed_store(args, out, options, spec):
-    import dataclasses
-
-    from .jobs import embed_recordings
-    from .models import WeightsNotAvailableError
-
-    kwargs = dataclasses.asdict(options)
-    try:
-        _, summary = embed_recordings(
-            args.inputs,
-            out,
-            glob=args.glob,
-            store_dtype=args.store_dtype,
-            scheduler=args.scheduler,
-            n_workers=args.workers,
-            overwrite=args.overwrite,
-            progress=not args.quiet,
-            **kwargs,
-        )
-    except WeightsNotAvailableError as exc:
-        raise _weights_error(spec) from exc
-    except ImportError as exc:
-        raise CommandError(str(exc)) from exc
-    print(f"{out}: {summary}")
-    return EXIT_PARTIAL if summary.failed else EXIT_OK
+    print(report)
+    return EXIT_PARTIAL if report.failed else EXIT_OK
 
 
 # --------------------------------------------------------------------------- models
 
 
 def _cmd_models(args):
-    from ._registry import list_models
+    from .jobs._records import models_table
 
-    header = ("name", "Hub id", "sfreq (Hz)", "unit", "reference", "channels", "emb. dim")
-    print("| " + " | ".join(header) + " |")
-    print("|" + "|".join("---" for _ in header) + "|")
-    for r in list_models():
-        cells = (
-            r.name,
-            r.hub_id,
-            f"{r.sfreq:g}",
-            r.unit,
-            r.reference,
-            f"{len(r.ch_names)} ({r.channel_matching})",
-            str(r.emb_dim),
-        )
-        print("| " + " | ".join(cells) + " |")
-    return 0
+    print(models_table())
+    return EXIT_OK
 
 
 def _one_line(exc) -> str:
@@ -611,18 +501,23 @@ def _one_line(exc) -> str:
 
 
 def _is_user_error(exc) -> bool:
-    """Errors the user can fix (bad input, files, environment) vs. bugs."""
-    from .models import UntrustedCheckpointError, WeightsNotAvailableError
+    """Errors the user can fix (bad input, files, environment) vs. bugs.
 
+    Unknown model names reach here as ``ValueError`` (the jobs look names up
+    with :func:`skeegfm.jobs._records.record_name`); a ``KeyError`` is a bug.
+    """
     import pickle
 
     from safetensors import SafetensorError
 
+    from .jobs import MissingDependencyError
+    from .models import UntrustedCheckpointError, WeightsNotAvailableError
+
     user_types = (
         CommandError,
-        ValueError,  # includes UntrustedCheckpointError and bad config.json values
+        ValueError,  # includes UntrustedCheckpointError, RecordingError, bad config.json values
         OSError,  # includes WeightsNotAvailableError, FileNotFoundError, disk full
-        KeyError,  # unknown registry names
+        MissingDependencyError,  # an optional extra to install; the message names it
         SafetensorError,
         pickle.UnpicklingError,
         EOFError,
@@ -674,8 +569,6 @@ def main(argv=None):
 
             traceback.print_exc()
         if _is_user_error(exc):
-            if isinstance(exc, KeyError) and exc.args:
-                exc = exc.args[0]
             print(f"skeegfm {args.command}: error: {_one_line(exc)}", file=sys.stderr)
             return EXIT_USER
         print(

@@ -12,7 +12,7 @@ import pytest
 from _tiny import save_tiny
 
 from skeegfm import __version__
-from skeegfm.jobs import benchmark
+from skeegfm.jobs import _weights, benchmark
 from skeegfm.jobs.benchmark import hub_reachable, resolve_weights
 from skeegfm.cli import main
 from skeegfm.datasets import load_eegmat
@@ -145,7 +145,7 @@ def hub_cache(tmp_path, monkeypatch):
     from skeegfm._cache import clear_encoder_cache
 
     clear_encoder_cache()  # encoders are cached per Hub id, across tests
-    monkeypatch.setattr(benchmark, "_RANDOM_DIRS", {})
+    monkeypatch.setattr(_weights, "_RANDOM_DIRS", {})
 
     cache = tmp_path / "hub"
     cache.mkdir()
@@ -160,7 +160,7 @@ def test_benchmark_random_rows_are_marked(tiny, tmp_path, capsys, monkeypatch, h
     from skeegfm.embedders import EEGPTEmbedder
 
     made = []
-    real = benchmark._make_embedder
+    real = _weights._make_embedder
 
     def fake(spec, **kwargs):
         made.append(spec)
@@ -168,7 +168,7 @@ def test_benchmark_random_rows_are_marked(tiny, tmp_path, capsys, monkeypatch, h
             return EEGPTEmbedder(checkpoint=tiny["eegpt"], **kwargs)
         return real(spec, **kwargs)
 
-    monkeypatch.setattr(benchmark, "_make_embedder", fake)
+    monkeypatch.setattr(_weights, "_make_embedder", fake)
     out = tmp_path / "offline"
     status = main(["benchmark", "--models", "eegpt", "--n-splits", "2", "--output-dir", str(out)])
     assert status == 0
@@ -362,14 +362,14 @@ def test_python_dash_m():
 
 def test_random_weights_of_a_non_default_size(monkeypatch):
     """Random EEG-DINO-Medium is the medium architecture, not the default small one."""
-    monkeypatch.setattr(benchmark, "_RANDOM_DIRS", {})
+    monkeypatch.setattr(_weights, "_RANDOM_DIRS", {})
     spec = benchmark.WeightsSpec("eegdino-medium", None, "random", "random")
-    embedder = benchmark._make_embedder(
+    embedder = _weights._make_embedder(
         spec, device="cpu", batch_size=4, random_state=0, verbose=False
     )
     config = json.loads((Path(embedder.checkpoint) / "config.json").read_text())
     assert config["n_layer"] == 16 and config["dim_feedforward"] == 1024
-    small = benchmark._make_embedder(
+    small = _weights._make_embedder(
         benchmark.WeightsSpec("eegdino-small", None, "random", "random"),
         device="cpu", batch_size=4, random_state=0, verbose=False,
     )  # fmt: skip

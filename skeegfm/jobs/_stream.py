@@ -93,9 +93,9 @@ class EmbedOptions:
     def __post_init__(self):
         from sklearn.utils import check_scalar
 
-        from .._registry import get_record
+        from ._records import record_name
 
-        object.__setattr__(self, "model", get_record(str(self.model).strip().lower()).name)
+        object.__setattr__(self, "model", record_name(self.model))
         check_scalar(self.window, "window", (int, float), min_val=0, include_boundaries="neither")
         if self.stride is not None:
             check_scalar(self.stride, "stride", (int, float), min_val=0,
@@ -131,7 +131,7 @@ class EmbedOptions:
 
     def weights_spec(self):
         """The :class:`~skeegfm.jobs.benchmark.WeightsSpec` of these options."""
-        from .benchmark import resolve_weights
+        from ._weights import resolve_weights
 
         checkpoints = {self.model: self.checkpoint} if self.checkpoint else None
         return resolve_weights([self.model], self.weights, checkpoints)[self.model]
@@ -419,7 +419,7 @@ def embed_recording(path, options, *, spec=None, bids_path=None, progress=False)
     """
     from mne.utils import use_log_level
 
-    from .benchmark import _fit_embedder
+    from ._weights import _fit_embedder
 
     record = options.record
     spec = options.weights_spec() if spec is None else spec

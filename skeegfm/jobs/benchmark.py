@@ -19,8 +19,6 @@ as pretrained.
 
 from __future__ import annotations
 
-import json
-import platform
 import re
 import sys
 import time
@@ -31,6 +29,15 @@ from pathlib import Path
 import numpy as np
 
 from .._registry import get_record
+from ._records import default_models, embedder_class
+from ._weights import (
+    WeightsSpec,
+    _fit_embedder,
+    _say,
+    hub_reachable,
+    resolve_weights,
+)
+from .report import format_table, write_results
 
 __all__ = [
     "DEFAULT_MODELS",
@@ -42,192 +49,15 @@ __all__ = [
     "run_benchmark",
 ]
 
-#: Encoders of the default benchmark (record names of :func:`skeegfm.list_models`).
-DEFAULT_MODELS = ("eegdino-small", "eegpt", "codebrain", "cbramod")
-
-_EMBEDDER_CLASSES = {
-    "EEGDINO": "EEGDINOEmbedder",
-    "EEGPT": "EEGPTEmbedder",
-    "CodeBrain": "CodeBrainEmbedder",
-    "CBraMod": "CBraModEmbedder",
-}
 BASELINE_NAME = "Log band power (baseline)"
 
 
-def _say(message, stream=None):
-    """Print one line to stderr (progress and notices; stdout holds the table)."""
-    print(message, file=stream or sys.stderr, flush=True)
-
-
-# --------------------------------------------------------------------------- weights
-
-
-@dataclass
-class WeightsSpec:
-    """Where one encoder's weights come from.
-
-    Attributes
-    ----------
-    model : str
-        Record name, e.g. ``"eegpt"``.
-    checkpoint : str | None
-        What the embedder loads: a Hub id, a local directory or file, or
-        ``None`` for a randomly initialised encoder.
-    kind : str
-        ``"pretrained"`` (Hub weights), ``"local"`` (a user path) or
-        ``"random"``.
-    label : str
-        What the results table shows: the Hub id (completed with the
-        revision once loaded), the path, or ``"random"``.
-    note : str | None
-        One-line explanation when the released weights could not be used.
-    """
-
-    model: str
-    checkpoint: str | None
-    kind: str
-    label: str
-    note: str | None = None
-
-
-def hub_reachable(timeout=3.0):
-    """Whether the Hugging Face Hub can be used, decided in at most ``timeout`` s.
-
-    ``False`` at once in offline mode (``HF_HUB_OFFLINE=1``), without a
-    connection; otherwise one request to the Hub endpoint through
-    huggingface_hub's HTTP session (:mod:`skeegfm.models._loading`).
-
-    Parameters
-    ----------
-    timeout : float
-        Seconds to wait for a connection.
-
-    Returns
-    -------
-    reachable : bool
-    """
-    from ..models._loading import _hub_reachable
-
-    return _hub_reachable(timeout)
-
-
-def resolve_weights(models, weights="pretrained", checkpoints=None):
-    """Decide which weights each encoder loads.
-
-    Parameters
-    ----------
-    models : list of str
-        Record names or aliases (``"eegdino"`` means ``"eegdino-small"``).
-    weights : {"pretrained", "random"}
-        Default for every model without an entry in ``checkpoints``:
-        the released Hub weights, or random initialisation.
-    checkpoints : dict | None
-        ``{model: local path, Hub id or "random"}`` overrides, per model.
-
-    Returns
-    -------
-    specs : dict of str to WeightsSpec
-        Keyed by record name, in the order of ``models``. Whether Hub weights
-        are available is found out when they are loaded (see
-        :func:`run_benchmark`).
-
-    Raises
-    ------
-    ValueError
-        If ``weights`` is not "pretrained"/"random", if a model name is
-        unknown, if ``checkpoints`` names a model not in ``models``, or if a
-        ``checkpoints`` entry is neither an existing path nor a Hub id
-        (``"owner/name"``).
-    """
-    if weights not in ("pretrained", "random"):
-        raise ValueError(f"weights must be 'pretrained' or 'random'; got {weights!r}.")
-    names = [_record_name(m) for m in models]
-    overrides = {_record_name(k): str(v) for k, v in (checkpoints or {}).items()}
-    extra = sorted(set(overrides) - set(names))
-    if extra:
-        raise ValueError(
-            f"--checkpoint given for {extra}, which are not among the models run ({names})."
-        )
-    from .._registry import resolve_checkpoint
-
-    specs = {}
-    for name in names:
-        target = overrides.get(name, "random" if weights == "random" else None)
-        if target is None:
-            hub_id = get_record(name).hub_id
-            specs[name] = WeightsSpec(name, hub_id, "pretrained", hub_id)
-            continue
-        if target == "random":
-            specs[name] = WeightsSpec(name, None, "random", "random")
-            continue
-        try:
-            resolved = resolve_checkpoint(target)  # the package's one rule
-        except FileNotFoundError as exc:
-            raise ValueError(f"Checkpoint for {name!r}: {exc}") from None
-        if resolved.kind == "path":
-            specs[name] = WeightsSpec(name, resolved.target, "local", resolved.target)
-        else:
-            specs[name] = WeightsSpec(name, resolved.target, "pretrained", resolved.target)
-    return specs
-
-
-def _unavailable_note(spec):
-    """The one line printed when released weights cannot be had."""
-    from ..models._loading import _is_offline
-
-    why = "offline mode (HF_HUB_OFFLINE=1)" if _is_offline() else "the Hub cannot be reached"
-    return (
-        f"{spec.model}: weights {spec.checkpoint} are not in the local Hugging Face cache and "
-        f"cannot be downloaded ({why}): running with RANDOM initialisation, marked 'random'."
-    )
-
-
-def _loaded_label(spec, embedder):
-    """The weights label once loaded: Hub id with the commit, path, or random."""
-    source = getattr(embedder, "pretrained_source_", None) or {}
-    if "random_init" in source:
-        return "random"
-    if spec.kind == "pretrained" and source.get("commit"):
-        return f"{source.get('repo_id', spec.checkpoint)}@{str(source['commit'])[:12]}"
-    return spec.label
-
-
-def _fit_embedder(spec, epochs, *, fallback=False, say=_say, **kwargs):
-    """Fit the embedder of ``spec`` on ``epochs``; returns ``(embedder, spec)``.
-
-    With ``fallback``, released weights that cannot be had (offline, not
-    cached) are replaced by random ones, said in one line, and the returned
-    spec is the random one. ``kwargs`` are embedder parameters.
-    """
-    from ..models import WeightsNotAvailableError
-
-    def fit(spec):
-        embedder = _make_embedder(spec, verbose=False, **kwargs)
-        with warnings.catch_warnings():
-            # Random weights are announced in the table, not per fit.
-            warnings.filterwarnings("ignore", message="checkpoint=None", category=UserWarning)
-            embedder.fit(epochs)
-        return embedder
-
-    try:
-        embedder = fit(spec)
-    except WeightsNotAvailableError:
-        if not (fallback and spec.kind == "pretrained"):
-            raise
-        note = _unavailable_note(spec)
-        say(f"skeegfm: {note}")
-        spec = WeightsSpec(spec.model, None, "random", "random", note)
-        embedder = fit(spec)
-    spec.label = _loaded_label(spec, embedder)
-    return embedder, spec
-
-
-def _record_name(name):
-    """Canonical record name of ``name`` (``"eegdino"`` -> ``"eegdino-small"``)."""
-    try:
-        return get_record(str(name).strip().lower()).name
-    except KeyError as exc:
-        raise ValueError(str(exc.args[0])) from None
+def __getattr__(name):
+    # DEFAULT_MODELS is read from the records at each access (PEP 562), so a
+    # record registered later is in it.
+    if name == "DEFAULT_MODELS":
+        return default_models()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # --------------------------------------------------------------------------- data
@@ -523,61 +353,6 @@ def _cross_validate(features, data, cv):
     return {metric: result[f"test_{metric}"].tolist() for metric in scoring}
 
 
-def _make_embedder(spec, *, device, batch_size, random_state, verbose, **params):
-    """The embedder of ``spec.model``, loading ``spec.checkpoint``.
-
-    ``params`` are further embedder parameters (e.g. ``on_missing``). A
-    random spec gives ``checkpoint=None``: the embedder then builds the
-    released architecture with weights drawn from ``random_state``.
-    """
-    from .. import embedders
-
-    record = get_record(spec.model)
-    cls = getattr(embedders, _EMBEDDER_CLASSES[record.model])
-    if spec.kind == "random" and cls._default_record != record.name:
-        # checkpoint=None builds the family's default size; other sizes
-        # (eegdino-medium) are saved once with random weights and loaded.
-        checkpoint = str(_random_checkpoint(record, random_state))
-    else:
-        checkpoint = None if spec.kind == "random" else spec.checkpoint
-    return cls(
-        checkpoint=checkpoint,
-        device=device,
-        batch_size=batch_size,
-        random_state=random_state,
-        verbose=verbose,
-        **params,
-    )
-
-
-_RANDOM_DIRS: dict = {}  # (record name, seed) -> TemporaryDirectory, kept for the process
-
-
-def _random_checkpoint(record, random_state):
-    """A temporary directory holding ``record``'s architecture with random weights."""
-    import tempfile
-
-    import torch
-
-    from .. import models
-
-    key = (record.name, int(random_state))
-    if key not in _RANDOM_DIRS:
-        holder = tempfile.TemporaryDirectory(prefix=f"skeegfm-random-{record.name}-")
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(int(random_state))
-            module = getattr(models, record.model)(
-                **record.preset,
-                n_chans=len(record.ch_names),
-                n_times=int(5 * record.sfreq),
-                sfreq=record.sfreq,
-                return_encoder_output=True,
-            )
-        module.save_pretrained(holder.name)
-        _RANDOM_DIRS[key] = holder
-    return Path(_RANDOM_DIRS[key].name)
-
-
 def _device_of(embedder, device):
     """The device the embedder ran on, in words."""
     import torch
@@ -614,9 +389,7 @@ def _input_checker(spec, *, device, params):
     Raises what the embedder raises for invalid parameters (an error of the
     options, not of one encoder: the whole command stops).
     """
-    from .. import embedders
-
-    cls = getattr(embedders, _EMBEDDER_CLASSES[get_record(spec.model).model])
+    cls = embedder_class(get_record(spec.model))
     embedder = cls(checkpoint=None, device=device, **params)
     embedder._check_params()
     return embedder
@@ -676,7 +449,7 @@ def _adaptations(embedder, prepared):
 
 
 def run_benchmark(
-    models=DEFAULT_MODELS,
+    models=None,
     *,
     weights="pretrained",
     checkpoints=None,
@@ -711,9 +484,11 @@ def run_benchmark(
 
     Parameters
     ----------
-    models : sequence of str
-        Record names (see :func:`skeegfm.list_models`); ``"eegdino"`` means
-        ``"eegdino-small"``.
+    models : sequence of str | None
+        Record names or aliases (see :func:`skeegfm.list_models`;
+        ``"eegdino"`` means ``"eegdino-small"``). ``None``: the records
+        marked ``default_benchmark`` (:data:`DEFAULT_MODELS`), in the order
+        of :func:`skeegfm.list_models`.
     weights : {"pretrained", "random"}
         Released weights (default) or random initialisation for every model
         without a ``checkpoints`` entry.
@@ -789,7 +564,7 @@ def run_benchmark(
 
     out_dir = Path(output_dir)
     bench = load_benchmark_data(data, label_column, group_column)
-    specs = resolve_weights(models, weights, checkpoints)
+    specs = resolve_weights(default_models() if models is None else models, weights, checkpoints)
     splitter, n_splits, cv_text = _make_cv(bench, n_splits, cv, say=say)
     sfreq = float(bench.epochs.info["sfreq"])
     bands = _resolve_bands(bands, sfreq, say=say)
@@ -909,7 +684,7 @@ def run_benchmark(
     bar.close()
 
     results = pd.DataFrame(rows)
-    _write_results(results, folds, adaptations, notices, bench, cv_text, out_dir)
+    write_results(results, folds, adaptations, notices, bench, cv_text, out_dir)
     return results
 
 
@@ -961,122 +736,3 @@ def _row(encoder, key, spec, scores, *, n_features, seconds, n_epochs, device):
     }
 
 
-# --------------------------------------------------------------------------- output
-
-
-def format_table(results):
-    """The results as a Markdown table (what ``skeegfm benchmark`` prints).
-
-    Parameters
-    ----------
-    results : pandas.DataFrame
-        As returned by :func:`run_benchmark`.
-
-    Returns
-    -------
-    table : str
-    """
-    has_auc = results["roc_auc_mean"].notna().any()
-    header = ["encoder", "weights", "balanced accuracy"]
-    header += ["ROC AUC"] if has_auc else []
-    header += ["embed time (s)", "windows/s", "device"]
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    for row in results.itertuples(index=False):
-        if getattr(row, "status", "ok") == "failed":
-            cells = [row.encoder, row.weights, "failed (see below)"]
-            cells += ["-"] * (len(header) - len(cells))
-            lines.append("| " + " | ".join(str(c) for c in cells) + " |")
-            continue
-        bacc = f"{row.balanced_accuracy_mean:.3f} ± {row.balanced_accuracy_std:.3f}"
-        cells = [row.encoder, row.weights, bacc]
-        if has_auc:
-            cells.append(
-                "-"
-                if np.isnan(row.roc_auc_mean)
-                else f"{row.roc_auc_mean:.3f} ± {row.roc_auc_std:.3f}"
-            )
-        cells += [f"{row.embed_seconds:.1f}", f"{row.windows_per_second:.1f}", row.device]
-        lines.append("| " + " | ".join(str(c) for c in cells) + " |")
-    return "\n".join(lines)
-
-
-def _write_results(results, folds, adaptations, notices, bench, cv_text, out_dir):
-    import mne
-    import sklearn
-    import torch
-
-    from .. import __version__
-
-    out_dir.mkdir(parents=True, exist_ok=True)
-    results.to_csv(out_dir / "results.csv", index=False)
-    payload = {
-        "skeegfm_version": __version__,
-        "data": bench.description,
-        "n_epochs": int(len(bench.y)),
-        "classes": [str(c) for c in bench.classes],
-        "labels_from": bench.label_source,
-        "groups_from": bench.group_source,
-        "n_groups": None if bench.groups is None else int(len(np.unique(bench.groups))),
-        "cv": cv_text,
-        "probe": "StandardScaler + LogisticRegression(max_iter=2000), embeddings computed once",
-        "fold_scores": folds,
-        "adaptations": adaptations,
-        "notices": notices,
-        "failed": {
-            row.model: row.error for row in results.itertuples(index=False) if row.status != "ok"
-        },
-        "rows": json.loads(results.to_json(orient="records")),
-        "environment": {
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-            "torch": torch.__version__,
-            "torch_threads": torch.get_num_threads(),
-            "mne": mne.__version__,
-            "sklearn": sklearn.__version__,
-        },
-    }
-    (out_dir / "results.json").write_text(json.dumps(payload, indent=2, default=str) + "\n")
-    _plot(results, folds, bench, out_dir / "results.png")
-
-
-def _plot(results, folds, bench, path):
-    """Score per encoder: bar = mean, points = folds, dashed line = chance.
-
-    Drawn on a bare :class:`matplotlib.figure.Figure` (Agg canvas), so the
-    caller's pyplot state and backend are left alone.
-    """
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(1.6 * len(results) + 2.5, 4.0), layout="constrained")
-    FigureCanvasAgg(fig)
-    ax = fig.subplots()
-    positions = np.arange(len(results))
-    rng = np.random.default_rng(0)
-    for pos, row in zip(positions, results.itertuples(index=False)):
-        if row.model not in folds:  # failed: no bar, its label says so
-            continue
-        scores = np.asarray(folds[row.model]["balanced_accuracy"], dtype=float)
-        if row.model == "baseline":
-            color = "0.6"
-        else:
-            color = "tab:orange" if row.weights_kind == "random" else "tab:blue"
-        ax.bar(pos, scores.mean(), width=0.6, color=color, alpha=0.5)
-        jitter = rng.uniform(-0.12, 0.12, size=len(scores))
-        ax.plot(pos + jitter, scores, "o", color="k", markersize=4)
-    labels = [
-        f"{row.encoder}\n(failed)"
-        if row.model not in folds
-        else f"{row.encoder}\n({'random weights' if row.weights_kind == 'random' else row.weights_kind})"
-        if row.model != "baseline"
-        else row.encoder.replace(" (", "\n(")
-        for row in results.itertuples(index=False)
-    ]
-    ax.set_xticks(positions, labels, fontsize=8)
-    ax.axhline(1.0 / len(bench.classes), linestyle="--", color="k", linewidth=1, label="chance")
-    ax.set_ylim(0, 1)
-    ax.set_ylabel("balanced accuracy (test folds)")
-    n_folds = len(folds["baseline"]["balanced_accuracy"])
-    ax.set_title(f"Linear probes, {len(bench.y)} epochs, {n_folds} folds")
-    ax.legend(loc="lower right")
-    fig.savefig(path, dpi=120)

@@ -49,6 +49,7 @@ from ._stream import EmbedOptions, RecordingError, embed_recording
 
 __all__ = [
     "CorpusSummary",
+    "MissingDependencyError",
     "Recording",
     "embed_recordings",
     "find_recordings",
@@ -67,11 +68,16 @@ _CHUNK_ROWS = 4096
 SCHEDULERS = ("processes", "threads", "synchronous")
 
 
+class MissingDependencyError(ImportError):
+    """An optional dependency of a job is not installed; the message names the extra
+    (``pip install 'skeegfm[scale]'``)."""
+
+
 def _require(module, extra):
     try:
         return __import__(module)
     except ImportError as exc:
-        raise ImportError(
+        raise MissingDependencyError(
             f"{module} is needed for corpus embedding into a Zarr store with Dask; install "
             f"it with: pip install 'skeegfm[{extra}]'"
         ) from exc
@@ -686,8 +692,8 @@ def embed_recordings(
 
     Raises
     ------
-    ImportError
-        If zarr or dask.distributed is not installed (``pip install 'skeegfm[scale]'``).
+    MissingDependencyError
+        An ImportError: zarr or dask.distributed is not installed (``pip install 'skeegfm[scale]'``).
     ValueError
         If an option is invalid, or ``output`` holds a store made with other
         options.
