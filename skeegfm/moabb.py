@@ -44,13 +44,30 @@ _EXTRA = 'pip install "skeegfm[moabb]"'
 #: ``dataset.unit_factor`` (MOABB's factor from volts to its arrays) -> ``unit``.
 _UNITS = {1.0: "V", 1e3: "mV", 1e6: "uV"}
 
-_EMBEDDERS = {
-    "eegdino": "EEGDINOEmbedder",
-    "eegpt": "EEGPTEmbedder",
-    "codebrain": "CodeBrainEmbedder",
-    "cbramod": "CBraModEmbedder",
-}
-_NAMES = {"eegdino": "EEG-DINO", "eegpt": "EEGPT", "codebrain": "CodeBrain", "cbramod": "CBraMod"}
+
+def _encoders() -> dict:
+    """``{name: (display name, embedder class)}``, one per encoder of the records.
+
+    The name is the encoder's lower-case class name (``"eegdino"`` for
+    ``EEGDINO``); the display name is what its records' display names share
+    (``"EEG-DINO"`` for ``"EEG-DINO-Small"`` and ``"EEG-DINO-Medium"``); the
+    class is its embedder (:func:`skeegfm.jobs._records.embedder_class`). In
+    the order of :func:`skeegfm.list_models`.
+    """
+    import os
+
+    from ._registry import list_models
+    from .jobs._records import embedder_class
+
+    by_model = {}
+    for record in list_models():
+        by_model.setdefault(record.model, []).append(record)
+    out = {}
+    for model, records in by_model.items():
+        shown = [r.display_name or r.model for r in records]
+        display = os.path.commonprefix(shown).rstrip(" -_") if len(shown) > 1 else shown[0]
+        out[model.lower()] = (display or model, embedder_class(records[0]))
+    return out
 
 
 def _require_moabb():
@@ -111,14 +128,15 @@ def data_params(paradigm, dataset, subject=None):
     }
 
 
-def make_pipelines(models=("eegdino", "eegpt", "codebrain", "cbramod"), *, checkpoints=None,
-                   **params):  # fmt: skip
+def make_pipelines(models=None, *, checkpoints=None, **params):
     """One MOABB pipeline per embedder: frozen encoder, ``StandardScaler``, ``LogisticRegression``.
 
     Parameters
     ----------
-    models : sequence of {"eegdino", "eegpt", "codebrain", "cbramod"}
-        The embedders.
+    models : sequence of str | None
+        The embedders, by their encoder's lower-case class name
+        (``"eegdino"``, ``"eegpt"``, ``"codebrain"``, ``"cbramod"``);
+        ``None``: one per encoder of :func:`skeegfm.list_models`.
     checkpoints : dict | None
         ``{model: checkpoint}`` for the embedders' ``checkpoint`` (a Hub id,
         a local path, or ``None`` for random weights); models without an
@@ -146,23 +164,22 @@ def make_pipelines(models=("eegdino", "eegpt", "codebrain", "cbramod"), *, check
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    from . import embedders
-
-    names = [str(m).strip().lower() for m in models]
-    unknown = sorted(set(names) - set(_EMBEDDERS))
+    encoders = _encoders()
+    names = list(encoders) if models is None else [str(m).strip().lower() for m in models]
+    unknown = sorted(set(names) - set(encoders))
     if unknown:
-        raise ValueError(f"Unknown models {unknown}; choose among {sorted(_EMBEDDERS)}.")
+        raise ValueError(f"Unknown models {unknown}; choose among {sorted(encoders)}.")
     checkpoints = dict(checkpoints or {})
     extra = sorted(set(checkpoints) - set(names))
     if extra:
         raise ValueError(f"checkpoints given for {extra}, which are not among {names}.")
     pipelines = {}
     for name in names:
-        cls = getattr(embedders, _EMBEDDERS[name])
+        display, cls = encoders[name]
         kwargs = dict(params)
         if name in checkpoints:
             kwargs["checkpoint"] = checkpoints[name]
-        pipelines[f"skeegfm {_NAMES[name]} + LR"] = make_pipeline(
+        pipelines[f"skeegfm {display} + LR"] = make_pipeline(
             cls(**kwargs), StandardScaler(), LogisticRegression(max_iter=1000)
         )
     return pipelines
