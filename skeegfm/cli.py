@@ -495,17 +495,18 @@ def _cmd_models(args):
 
 
 def _one_line(exc) -> str:
-    """The message of ``exc`` on one line (multi-line messages joined)."""
-    text = " ".join(part.strip() for part in str(exc).splitlines() if part.strip())
+    """The message of ``exc`` on one line (multi-line messages joined).
+
+    A ``KeyError``'s ``str()`` is the repr of its argument (quoted); its
+    message is the argument itself.
+    """
+    message = exc.args[0] if isinstance(exc, KeyError) and len(exc.args) == 1 else exc
+    text = " ".join(part.strip() for part in str(message).splitlines() if part.strip())
     return text or type(exc).__name__
 
 
 def _is_user_error(exc) -> bool:
-    """Errors the user can fix (bad input, files, environment) vs. bugs.
-
-    Unknown model names reach here as ``ValueError`` (the jobs look names up
-    with :func:`skeegfm.jobs._records.record_name`); a ``KeyError`` is a bug.
-    """
+    """Errors the user can fix (bad input, files, environment) vs. bugs."""
     import pickle
 
     from safetensors import SafetensorError
@@ -517,6 +518,7 @@ def _is_user_error(exc) -> bool:
         CommandError,
         ValueError,  # includes UntrustedCheckpointError, RecordingError, bad config.json values
         OSError,  # includes WeightsNotAvailableError, FileNotFoundError, disk full
+        KeyError,  # unknown registry names (the jobs say ValueError; the library KeyError)
         MissingDependencyError,  # an optional extra to install; the message names it
         SafetensorError,
         pickle.UnpicklingError,
