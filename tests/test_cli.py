@@ -344,6 +344,32 @@ def test_embed_offline_without_weights_is_an_error(hub_cache, tmp_path, capsys):
     assert "--weights random" in err and not (tmp_path / "x.npz").exists()
 
 
+def test_run_embed_python_api(tiny, tmp_path, hub_cache):
+    """The embed job from Python: a report, errors in the estimators' spelling."""
+    from skeegfm.jobs import run_embed
+    from skeegfm.models import WeightsNotAvailableError
+
+    said = []
+    out = tmp_path / "a.npz"
+    report = run_embed([EDF], out, model="eegpt", checkpoint=tiny["eegpt"], progress=False,
+                       say=said.append)  # fmt: skip
+    assert (report.kind, report.model, report.n_windows, report.failed) == ("npz", "eegpt", 15, {})
+    assert str(report) == f"{out}: 15 windows x {report.n_features} features"
+    with np.load(out) as npz:
+        assert npz["embeddings"].shape == (15, report.n_features)
+        assert list(npz["ch_names"]) == report.input_report["channels_used"]
+    assert any("19 channel(s) used" in line for line in said)
+    with pytest.raises(ValueError, match="holds one recording"):
+        run_embed([EDF, EDF], tmp_path / "b.npz", model="eegpt")
+    with pytest.raises(ValueError, match="must end in .npz"):
+        run_embed([EDF], tmp_path / "b.h5", model="eegpt")
+    with pytest.raises(ValueError, match="Unknown model 'eegnet'; known: eegdino-small"):
+        run_embed([EDF], tmp_path / "c.npz", model="eegnet")
+    with pytest.raises(WeightsNotAvailableError, match="checkpoint='PATH', or weights='random'"):
+        run_embed([EDF], tmp_path / "d.npz", model="eegpt", progress=False)
+    assert not (tmp_path / "d.npz").exists()
+
+
 # --------------------------------------------------------------------------- misc
 
 
