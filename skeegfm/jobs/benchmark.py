@@ -15,6 +15,10 @@ Weights come from the Hugging Face Hub by default. When a checkpoint is
 neither in the local Hub cache nor downloadable, the row runs with a randomly
 initialised encoder and says so (``weights = "random"``) - it is never shown
 as pretrained.
+
+The encoders run by default, ``DEFAULT_MODELS``, are the records marked
+``default_benchmark`` (:func:`skeegfm.list_models`), read at each access; the
+row names are the records' ``display_name``.
 """
 
 from __future__ import annotations
