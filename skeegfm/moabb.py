@@ -56,7 +56,7 @@ def _encoders() -> dict:
     """
     import os
 
-    from ._registry import list_models
+    from .models._pretrained import list_models
     from .jobs._records import embedder_class
 
     by_model = {}

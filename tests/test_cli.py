@@ -370,6 +370,55 @@ def test_run_embed_python_api(tiny, tmp_path, hub_cache):
     assert not (tmp_path / "d.npz").exists()
 
 
+def test_models_and_defaults_come_from_the_records(tmp_path, monkeypatch, capsys):
+    """A record registered at run time is a model of the jobs and the command,
+    without an edit to cli.py or jobs/: names, aliases, default benchmark rows."""
+    import dataclasses
+
+    import skeegfm
+    from skeegfm.jobs import _records
+    from skeegfm.models._pretrained import _unregister_pretrained, get_record, register_pretrained
+
+    toy = dataclasses.replace(
+        get_record("eegpt"), name="toy-eegpt", hub_id="someone/toy-eegpt",
+        display_name="Toy-EEGPT", default_benchmark=True,
+    )  # fmt: skip
+    missing = str(tmp_path / "none.edf")
+    register_pretrained(toy, aliases=("toy",))
+    try:
+        records = skeegfm.list_models()
+        expected = tuple(r.name for r in records if r.default_benchmark)
+        assert "toy-eegpt" in expected and benchmark.DEFAULT_MODELS == expected
+        assert _records.model_names()[: len(records)] == [r.name for r in records]
+        assert {"toy-eegpt", "toy"} <= set(_records.model_names())
+        # The benchmark's default rows are the records': what it resolves weights for.
+        asked = []
+
+        def stop(models, *args, **kwargs):
+            asked.append(list(models))
+            raise ValueError("stopped before any encoder runs")
+
+        with monkeypatch.context() as patch:
+            patch.setattr(benchmark, "resolve_weights", stop)
+            assert main(["benchmark", "--output-dir", str(tmp_path / "b")]) == 2
+        assert asked == [list(expected)]
+        capsys.readouterr()
+        # Both commands accept the new name and alias (they stop later, on other things).
+        assert main(["benchmark", "--models", "toy", "--weights", "random", "--n-splits", "1"]) == 2
+        err = capsys.readouterr().err
+        assert "--n-splits must be between 2" in err and "Unknown model" not in err
+        assert main(["embed", missing, "--model", "toy", "-o", str(tmp_path / "x.npz")]) == 2
+        err = capsys.readouterr().err
+        assert "no such file" in err and "Unknown model" not in err
+    finally:
+        _unregister_pretrained("toy-eegpt")
+    assert "toy-eegpt" not in benchmark.DEFAULT_MODELS
+    assert main(["embed", missing, "--model", "toy", "-o", str(tmp_path / "x.npz")]) == 2
+    assert "Unknown model 'toy'" in capsys.readouterr().err
+    assert main(["benchmark", "--models", "toy-eegpt"]) == 2
+    assert "Unknown model 'toy-eegpt'" in capsys.readouterr().err
+
+
 # --------------------------------------------------------------------------- misc
 
 

@@ -19,37 +19,25 @@ __all__ = ["default_models", "embedder_class", "model_names", "models_table", "r
 
 
 def _records():
-    from .._registry import list_models
+    from ..models._pretrained import list_models
 
     return list_models()
 
 
 def _get_record(name):
-    from .._registry import get_record
+    from ..models._pretrained import get_record
 
     return get_record(name)
 
 
 def _aliases() -> dict:
-    """``{alias: record name}`` of the aliases the registry resolves.
+    """``{alias: record name}``: the aliases the model files registered with their records
+    (:func:`skeegfm.models._pretrained.register_pretrained`), in registration order."""
+    from ..models import _pretrained
 
-    The registry resolves an encoder's lower-case class name (``"eegdino"``)
-    to its default record when that is not itself a record name; the
-    candidates are read off the records and kept when
-    :func:`skeegfm._registry.get_record` resolves them.
-    """
-    records = _records()
-    names = {r.name for r in records}
-    out = {}
-    for record in records:
-        for candidate in (record.model.lower(), record.name.rsplit("-", 1)[0]):
-            if candidate in names or candidate in out:
-                continue
-            try:
-                out[candidate] = _get_record(candidate).name
-            except KeyError:
-                continue
-    return out
+    _records()  # imports the model files: their records and aliases register
+    with _pretrained._LOCK:
+        return dict(_pretrained._ALIASES)
 
 
 def model_names() -> list[str]:

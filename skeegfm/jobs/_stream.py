@@ -125,7 +125,7 @@ class EmbedOptions:
 
     @property
     def record(self):
-        from .._registry import get_record
+        from ..models._pretrained import get_record
 
         return get_record(self.model)
 

@@ -111,7 +111,7 @@ def resolve_weights(models, weights="pretrained", checkpoints=None):
         raise ValueError(
             f"--checkpoint given for {extra}, which are not among the models run ({names})."
         )
-    from .._registry import get_record, resolve_checkpoint
+    from ..models._pretrained import get_record, resolve_checkpoint
 
     specs = {}
     for name in names:
@@ -222,7 +222,7 @@ def _make_embedder(spec, *, device, batch_size, random_state, verbose, **params)
     random spec gives ``checkpoint=None``: the embedder then builds the
     released architecture with weights drawn from ``random_state``.
     """
-    from .._registry import get_record
+    from ..models._pretrained import get_record
 
     record = get_record(spec.model)
     cls = embedder_class(record)

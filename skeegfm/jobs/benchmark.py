@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._registry import get_record
+from ..models._pretrained import get_record
 from ._records import default_models, embedder_class
 from ._weights import (
     WeightsSpec,
