@@ -14,18 +14,15 @@ import importlib
 
 from ._version import __version__
 
-# public name -> submodule that defines it
-_LAZY = {
-    "CBraModClassifier": ".classifiers",
-    "CodeBrainClassifier": ".classifiers",
-    "EEGDINOClassifier": ".classifiers",
-    "EEGPTClassifier": ".classifiers",
-    "CBraModEmbedder": ".embedders",
-    "CodeBrainEmbedder": ".embedders",
-    "EEGDINOEmbedder": ".embedders",
-    "EEGPTEmbedder": ".embedders",
-    "list_models": ".models._pretrained",
-}
+from .models import _ENCODER_MODULES  # plain data: no torch import
+
+# public name -> submodule that defines it: one embedder and one classifier
+# per encoder of ``skeegfm.models._ENCODER_MODULES``.
+_LAZY = {"list_models": ".models._pretrained"}
+for _name in _ENCODER_MODULES:
+    _LAZY[f"{_name}Classifier"] = ".classifiers"
+    _LAZY[f"{_name}Embedder"] = ".embedders"
+del _name
 
 __all__ = sorted([*_LAZY, "__version__"])
 

@@ -31,34 +31,19 @@ def _encoder_classes() -> dict:
     return {name: _encoder_class(name) for name in _ENCODER_MODULES}
 
 
-# public name -> submodule that defines it
+# public name -> submodule that defines it: each encoder class and its
+# converter of the authors' checkpoints come from ``_ENCODER_MODULES``.
 _LAZY = {
     "UntrustedCheckpointError": "._loading",
     "WeightsNotAvailableError": "._loading",
-    "CBraMod": ".cbramod",
-    "convert_cbramod_checkpoint": ".cbramod",
-    "CodeBrain": ".codebrain",
-    "convert_codebrain_checkpoint": ".codebrain",
-    "EEGDINO": ".eegdino",
     "EEGDINO_CONFIGS": ".eegdino",
-    "convert_eegdino_checkpoint": ".eegdino",
-    "EEGPT": ".eegpt",
-    "convert_eegpt_checkpoint": ".eegpt",
 }
+for _name, _module in _ENCODER_MODULES.items():
+    _LAZY[_name] = _module
+    _LAZY[f"convert_{_name.lower()}_checkpoint"] = _module
+del _name, _module
 
-__all__ = [
-    "CBraMod",
-    "EEGDINO",
-    "EEGDINO_CONFIGS",
-    "EEGPT",
-    "CodeBrain",
-    "UntrustedCheckpointError",
-    "WeightsNotAvailableError",
-    "convert_cbramod_checkpoint",
-    "convert_codebrain_checkpoint",
-    "convert_eegdino_checkpoint",
-    "convert_eegpt_checkpoint",
-]
+__all__ = sorted(_LAZY)
 
 
 def __getattr__(name):
