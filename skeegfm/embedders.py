@@ -288,7 +288,7 @@ class _BaseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseFoun
             return None
         import mne
 
-        from . import __version__
+        from ._version import __version__
 
         params = {
             name: value

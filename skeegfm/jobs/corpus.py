@@ -606,7 +606,7 @@ def _one_torch_thread():
 def _store_attrs(options, store_dtype):
     import dataclasses
 
-    from .. import __version__
+    from .._version import __version__
 
     record = dataclasses.asdict(options.record)
     identity = options.identity()

@@ -259,7 +259,7 @@ def run_embed(
 
 def _embed_npz(path, out, options, spec, *, progress, say):
     """One recording into ``out`` (.npz), written next to it and renamed."""
-    from .. import __version__
+    from .._version import __version__
 
     name = Path(path).name
     result = embed_recording(path, options, spec=spec, progress=progress)

@@ -76,7 +76,7 @@ def write_results(results, folds, adaptations, notices, bench, cv_text, out_dir)
     import sklearn
     import torch
 
-    from .. import __version__
+    from .._version import __version__
 
     out_dir.mkdir(parents=True, exist_ok=True)
     results.to_csv(out_dir / "results.csv", index=False)
