@@ -399,6 +399,34 @@ def test_train_mode_full_path_matches_eval():
     torch.testing.assert_close(train, evaluated, rtol=1e-5, atol=1e-5)
 
 
+def test_training_computes_only_the_summary_rows_of_the_last_block_when_exact():
+    """In training mode the last block's other rows feed nothing: without
+    attention dropout and drop path they are skipped, with the same output and
+    gradients as the whole block; with either, the whole block runs."""
+    torch.manual_seed(0)
+    model = _tiny(n_chans=4).train()
+    encoder = model.target_encoder
+    assert encoder._summary_only_last()
+    x = torch.randn(2, 4, 256)
+    outputs, grads = [], []
+    for skip in (True, False):
+        encoder.summary_only_last_block = skip
+        model.zero_grad()
+        out = model(x, return_features=True)["features"]
+        out.square().sum().backward()
+        outputs.append(out.detach())
+        grads.append({n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None})
+    torch.testing.assert_close(outputs[0], outputs[1], rtol=1e-5, atol=1e-6)
+    assert grads[0].keys() == grads[1].keys()
+    for name in grads[0]:
+        torch.testing.assert_close(grads[0][name], grads[1][name], rtol=1e-4, atol=1e-6)
+    encoder.summary_only_last_block = True
+    for kwargs in (dict(drop_path_rate=0.1), dict(attn_drop_rate=0.1)):
+        noisy = _tiny(n_chans=4, **kwargs)
+        assert not noisy.train().target_encoder._summary_only_last()
+        assert noisy.eval().target_encoder._summary_only_last()
+
+
 def test_bfloat16_autocast_close_to_float32():
     torch.manual_seed(0)
     model = _tiny(n_chans=4).eval()

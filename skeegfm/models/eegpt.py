@@ -412,9 +412,7 @@ class _EEGTransformer(nn.Module):
             # One pass: with autograd on, every block's activations are kept for
             # the backward pass anyway, so grouping would only add overhead
             # (frozen lower blocks in eval mode under partial fine-tuning).
-            summary = self._run_blocks(
-                seq, summary_only_last=not self.training and self.summary_only_last_block
-            )
+            summary = self._run_blocks(seq, summary_only_last=self._summary_only_last())
         else:
             # The per-patch sequences are independent: without autograd they go
             # through the blocks a few thousand tokens at a time, so that the
@@ -422,11 +420,24 @@ class _EEGTransformer(nn.Module):
             rows = max(1, self.inference_chunk_tokens // seq.shape[1])
             summary = torch.cat(
                 [
-                    self._run_blocks(part, self.summary_only_last_block)
+                    self._run_blocks(part, self._summary_only_last())
                     for part in seq.split(rows)
                 ]
             )
         return self.norm(summary).reshape(B, N, E, D)
+
+    def _summary_only_last(self) -> bool:
+        """Whether the last block may compute only the summary rows
+        (:func:`_summary_rows_of_block`): the other rows of its output feed
+        nothing. Exact when that block is in eval mode, or in training mode
+        without attention dropout and drop path (the path applies the
+        projection's and the MLP's dropout to the rows it computes)."""
+        if not self.summary_only_last_block:
+            return False
+        last = self.blocks[-1]
+        if not last.training:
+            return True
+        return last.attn.attn_drop == 0 and isinstance(last.drop_path, nn.Identity)
 
     def _sequences(self, x: torch.Tensor, chans_id: torch.Tensor):
         """The blocks' input: one sequence of channel tokens + summary tokens
@@ -456,7 +467,9 @@ def _summary_rows_of_block(block: TransformerBlock, x: torch.Tensor, n_rows: int
 
     Keys and values come from every token; queries, the output projection,
     the residuals and the MLP only for the last ``n_rows`` tokens. Same
-    result as ``block(x)[:, -n_rows:]`` (eval mode: no dropout, no drop path).
+    result as ``block(x)[:, -n_rows:]`` in eval mode, and in training mode
+    when the block has no attention dropout and no drop path (the dropout of
+    the projection and of the MLP applies to the rows computed here).
     """
     attn = block.attn
     Bp, T, _ = x.shape
@@ -977,7 +990,7 @@ class EEGPT(HubMixin, nn.Module):
         the final norm and the head, as :meth:`forward` runs them."""
         enc = self.target_encoder
         B, N, T, D = h.shape
-        summary_only_last = not enc.training and enc.summary_only_last_block
+        summary_only_last = enc._summary_only_last()
         seq = h.reshape(B * N, T, D)
         if enc.training or torch.is_grad_enabled():
             # Training: one pass over all sequences (the chunks, made for
