@@ -1,7 +1,7 @@
 """Training cost of the fine-tuning classifiers on the EEGMAT development epochs (CPU).
 
 For each encoder (released architecture sizes: EEG-DINO small, EEGPT large4E,
-CodeBrain; random weights, ``checkpoint=None``, since the cost does not depend
+CodeBrain, CBraMod; random weights, ``checkpoint=None``, since the cost does not depend
 on the values) and each tuning mode, one subprocess (so that the peak memory
 is the mode's own) fits the classifier on the 192 bundled EEGMAT epochs
 (19 channels, 4 s) and reports
@@ -47,7 +47,9 @@ import time
 import warnings
 from pathlib import Path
 
-ENCODERS = ("EEGDINO", "EEGPT", "CodeBrain")
+from skeegfm.models import _ENCODER_MODULES  # plain data: no torch import
+
+ENCODERS = tuple(_ENCODER_MODULES)  # every encoder of the package
 MODES = ("linear_probe", "partial", "partial_recompute", "lora", "full")
 EPOCHS = {"linear_probe": 5, "partial": 2, "partial_recompute": 1, "lora": 1, "lora_attn": 1, "full": 1}
 
