@@ -72,8 +72,9 @@ sfreq : float | None
     unit : {"V", "mV", "uV", "µV"}
         Unit of array inputs (Epochs are always in volts).
     on_missing : {"raise", "interpolate", "zero"}
-        For models with positional channel slots (EEG-DINO, CodeBrain,
-        CBraMod): what to do when some of the model's 19 channels are absent.
+        For models with positional channel slots (their record's
+        ``channel_matching`` is ``"positional"``, e.g. EEG-DINO, CodeBrain):
+        what to do when some of the model's channels are absent.
         Interpolation needs Epochs with a montage. More than a quarter filled
         warns.
     on_unknown : {"auto", "raise", "drop"}

@@ -135,7 +135,7 @@ def make_pipelines(models=None, *, checkpoints=None, **params):
     ----------
     models : sequence of str | None
         The embedders, by their encoder's lower-case class name
-        (``"eegdino"``, ``"eegpt"``, ``"codebrain"``, ``"cbramod"``);
+        (e.g. ``"eegdino"``, ``"eegpt"``);
         ``None``: one per encoder of :func:`skeegfm.list_models`.
     checkpoints : dict | None
         ``{model: checkpoint}`` for the embedders' ``checkpoint`` (a Hub id,

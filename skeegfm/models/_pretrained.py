@@ -51,8 +51,8 @@ class ModelRecord:
         Short name used by the estimators and the command line
         (e.g. ``"eegdino-small"``).
     model : str
-        Encoder class in :mod:`skeegfm.models` (``"EEGDINO"``, ``"EEGPT"``,
-        ``"CodeBrain"``, ``"CBraMod"``).
+        Encoder class in :mod:`skeegfm.models`: a key of
+        ``skeegfm.models._ENCODER_MODULES`` (e.g. ``"EEGPT"``).
     hub_id : str
         Hugging Face Hub repository of the weights.
     preset : dict
