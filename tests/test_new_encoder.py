@@ -274,6 +274,18 @@ def test_save_pretrained_round_trip_and_class_recognition(toy, checkpoint, tmp_p
     with torch.no_grad():
         torch.testing.assert_close(recognised(x), saved(x), rtol=0, atol=0)
 
+    # A config.json without our class entry (e.g. written by braindecode): the
+    # class whose constructor knows its keys.
+    import json
+    import shutil
+
+    foreign = tmp_path / "foreign"
+    shutil.copytree(checkpoint, foreign)
+    config = json.loads((foreign / "config.json").read_text())
+    del config["skeegfm_class"], config["skeegfm_version"]
+    (foreign / "config.json").write_text(json.dumps(dict(config, braindecode_version="1.2")))
+    assert type(load_pretrained(foreign)) is toy.Toy
+
     # A bare state_dict without config.json: recognised by its key names
     # (_state_dict_roots), architecture from the shapes (_config_from_state_dict).
     from safetensors.torch import save_file
@@ -333,6 +345,11 @@ def test_embedder_arrays_epochs_clone_pickle(toy, checkpoint):
     np.testing.assert_array_equal(restored.transform(X), Z)
     cls_pooled = clone(emb).set_params(pooling="cls").fit_transform(X)
     assert cls_pooled.shape == (6, 32)
+    # checkpoint=None: the record's preset with random weights (a baseline; warns).
+    with pytest.warns(UserWarning, match="random weights"):
+        random = clone(emb).set_params(checkpoint=None).fit(X)
+    assert random.pretrained_source_ == {"random_init": random._random_weights_seed(), "record": "toy"}
+    assert random.transform(X).shape == (6, 32)
 
 
 # ----------------------------------------------------------------------------- classifier
@@ -413,3 +430,18 @@ def test_jobs_and_command_line_take_the_record(toy, monkeypatch, capsys):
     assert cli.main(["models"]) == 0
     rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| toy |")]
     assert rows == ["| toy | skeegfm-tests/toy-pretrained | 100 | microvolts | average | 19 (by name) | 32 |"]
+
+
+def test_embed_job_runs_it(toy, checkpoint, monkeypatch, tmp_path):
+    from pathlib import Path
+
+    from skeegfm import embedders
+    from skeegfm.jobs import run_embed
+
+    monkeypatch.setattr(embedders, "ToyEmbedder", ToyEmbedder, raising=False)
+    edf = Path(__file__).parent / "data" / "Subject00_2.edf"
+    out = tmp_path / "toy.npz"
+    report = run_embed([edf], out, model="toy", checkpoint=str(checkpoint), progress=False)
+    assert (report.kind, report.model, report.n_features, report.failed) == ("npz", "toy", 32, {})
+    with np.load(out) as npz:
+        assert npz["embeddings"].shape == (report.n_windows, 32)

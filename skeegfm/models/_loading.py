@@ -1035,7 +1035,11 @@ def _model_class(name_or_class):
 
 def _class_from_config(config: dict, origin) -> type:
     """Encoder class a saved config.json belongs to: its ``skeegfm_class`` entry,
-    else the class whose constructor knows the most of its keys."""
+    else the class whose constructor knows the most of its keys (keys it does
+    not know count against it); between equals, the class with the fewest
+    constructor arguments absent from the config (a saved config lists every
+    argument, so an encoder whose arguments are a subset of another's is told
+    apart from it)."""
     from . import _encoder_classes
 
     classes = _encoder_classes()
@@ -1044,11 +1048,12 @@ def _class_from_config(config: dict, origin) -> type:
     keys = set(config) - set(_SIGNAL_PARAMS)
     scores = {}
     for name, cls in classes.items():
-        params = set(_init_parameters(cls))
-        scores[name] = len(keys & params) - len(keys - params - set(_META_KEYS))
+        params = set(_init_parameters(cls)) - set(_SIGNAL_PARAMS)
+        known = len(keys & params) - len(keys - params - set(_META_KEYS))
+        scores[name] = (known, -len(params - keys))
     best = max(scores, key=scores.get)
     ranked = sorted(scores.values(), reverse=True)
-    if ranked[0] <= 0 or (len(ranked) > 1 and ranked[0] == ranked[1]):
+    if ranked[0][0] <= 0 or (len(ranked) > 1 and ranked[0] == ranked[1]):
         raise ValueError(
             f"{origin}: cannot tell which encoder its config.json describes (keys: "
             f"{sorted(keys)[:12]}); pass model=" + " | ".join(repr(n) for n in classes) + "."
