@@ -445,3 +445,21 @@ def test_embed_job_runs_it(toy, checkpoint, monkeypatch, tmp_path):
     assert (report.kind, report.model, report.n_features, report.failed) == ("npz", "toy", 32, {})
     with np.load(out) as npz:
         assert npz["embeddings"].shape == (report.n_windows, 32)
+
+
+def test_benchmark_job_runs_it(toy, checkpoint, monkeypatch, tmp_path, capsys):
+    """``skeegfm benchmark --models toy``: a row of its own, next to the baseline."""
+    import pandas as pd
+    from test_benchmark_own_data import TEN_TWENTY, _epochs_file
+
+    from skeegfm import cli, embedders
+
+    monkeypatch.setattr(embedders, "ToyEmbedder", ToyEmbedder, raising=False)
+    data = _epochs_file(tmp_path / "ten-twenty-epo.fif", TEN_TWENTY, 200.0)
+    out = tmp_path / "out"
+    argv = ["benchmark", "--data", str(data), "--output-dir", str(out), "--models", "toy",
+            "--checkpoint", f"toy={checkpoint}"]  # fmt: skip
+    assert cli.main(argv) == 0, capsys.readouterr().err
+    results = pd.read_csv(out / "results.csv")
+    assert list(results["model"]) == ["toy", "baseline"]
+    assert list(results["status"]) == ["ok", "ok"], results["error"].tolist()
