@@ -347,6 +347,18 @@ class _BaseClassifier(ClassifierMixin, _BaseFoundationEstimator):
         """What enters block ``cut`` (0-based) for the batch ``x``: ``model.forward_until``."""
         return model.forward_until(x, cut)
 
+    def _through_cut(self, model, x, cut):
+        """Logits of the batch ``x`` with the frozen blocks below ``cut`` run
+        without autograd (partial tuning when their outputs are not kept)."""
+        with torch.no_grad():
+            h = model.forward_until(x, cut)
+        return model.forward_from(h, cut)
+
+    @staticmethod
+    def _writable(data):
+        """``data`` as a tensor sharing memory when it can (a copy when read-only)."""
+        return torch.from_numpy(np.ascontiguousarray(data) if data.flags.writeable else data.copy())
+
     def _from_cut(self, model, h, cut):
         """Logits from ``h = _to_cut(model, x, cut)``: ``model.forward_from``."""
         return model.forward_from(h, cut)
@@ -669,8 +681,11 @@ class _BaseClassifier(ClassifierMixin, _BaseFoundationEstimator):
             inputs = self._kept_activations(start, data, cut)
             if inputs is not None:
                 forward = functools.partial(self._from_cut, model, cut=cut)
+            else:  # recomputed at every step, without autograd below the cut
+                inputs = self._writable(data)
+                forward = functools.partial(self._through_cut, model, cut=cut)
         if inputs is None:
-            inputs = torch.from_numpy(np.ascontiguousarray(data) if data.flags.writeable else data.copy())
+            inputs = self._writable(data)
             forward = functools.partial(self._logits_of, model)
 
         y_t = torch.from_numpy(np.asarray(y_enc, dtype=np.int64))

@@ -399,6 +399,30 @@ def test_train_mode_full_path_matches_eval():
     torch.testing.assert_close(train, evaluated, rtol=1e-5, atol=1e-5)
 
 
+def test_forward_until_goes_in_chunks_when_nothing_records_a_graph():
+    """Frozen blocks (no parameter needing a gradient) on an input without
+    gradient: chunked like inference, even with gradients enabled, with the
+    one-pass result."""
+    torch.manual_seed(0)
+    model = _tiny(n_chans=4).eval()
+    x = torch.randn(3, 4, 256)
+    with torch.no_grad():
+        one_pass = model.forward_until(x, 1)
+    encoder = model.target_encoder
+    encoder.inference_chunk_tokens = 1  # one sequence per chunk
+    calls = []
+    original = encoder._run_chunked
+    encoder._run_chunked = lambda seq, stop: calls.append(seq.shape[0]) or original(seq, stop)
+    for p in model.parameters():
+        p.requires_grad_(False)
+    chunked = model.forward_until(x, 1)  # gradients enabled, nothing to record
+    assert calls and not chunked.requires_grad
+    torch.testing.assert_close(chunked, one_pass, rtol=1e-5, atol=1e-6)
+    model.target_encoder.blocks[0].norm1.weight.requires_grad_(True)
+    calls.clear()
+    assert model.forward_until(x, 1).requires_grad and not calls
+
+
 def test_training_computes_only_the_summary_rows_of_the_last_block_when_exact():
     """In training mode the last block's other rows feed nothing: without
     attention dropout and drop path they are skipped, with the same output and

@@ -53,8 +53,10 @@ def test_kept_activations_equal_recomputed(make, family, monkeypatch):
     kept = make(family, **params).fit(X, y)
     assert from_cut, "the kept activations were not used"
     n_calls = len(from_cut)
+    through_cut = _count_calls(monkeypatch, cls, "_through_cut")
     again = make(family, activation_cache_bytes=0, **params).fit(X, y)
     assert len(from_cut) == n_calls  # recomputation does not go through them
+    assert through_cut, "recomputation did not split at the cut"
     assert_allclose(kept.predict_proba(X), again.predict_proba(X), rtol=1e-5, atol=1e-5)
     for a, b in zip(kept.history_, again.history_):
         assert a["train_loss"] == pytest.approx(b["train_loss"], rel=1e-5)
@@ -73,6 +75,25 @@ def test_over_budget_falls_back_with_a_warning(make):
     assert_allclose(small.predict_proba(X), kept.predict_proba(X), rtol=1e-5, atol=1e-5)
     with pytest.raises(ValueError, match="activation_cache_bytes"):
         make(activation_cache_bytes=-1, **params).fit(X, y)
+
+
+def test_recomputed_frozen_blocks_record_no_graph(make, monkeypatch):
+    # Without kept activations the frozen blocks still run without autograd:
+    # only the blocks above the cut are differentiated.
+    from skeegfm import models
+
+    X, y = separable(16)
+    grad_modes = []
+    original = models.EEGPT.forward_until
+
+    def spy(self, x, cut):
+        grad_modes.append(torch.is_grad_enabled())
+        return original(self, x, cut)
+
+    monkeypatch.setattr(models.EEGPT, "forward_until", spy)
+    make("eegpt", tuning="partial", n_trainable_blocks=1, activation_cache_bytes=0,
+         validation_fraction=None, max_epochs=1).fit(X, y)
+    assert grad_modes and not any(grad_modes)
 
 
 def test_trainable_front_projection_is_not_kept(make, monkeypatch):

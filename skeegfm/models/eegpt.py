@@ -408,7 +408,7 @@ class _EEGTransformer(nn.Module):
             )
         seq, N = self._sequences(x, chans_id)  # (B*N, C+E, D)
         D, E = self.embed_dim, self.embed_num
-        if self.training or torch.is_grad_enabled():
+        if self.training or self._records_graph(seq, self.blocks):
             # One pass: with autograd on, every block's activations are kept for
             # the backward pass anyway, so grouping would only add overhead
             # (frozen lower blocks in eval mode under partial fine-tuning).
@@ -425,6 +425,27 @@ class _EEGTransformer(nn.Module):
                 ]
             )
         return self.norm(summary).reshape(B, N, E, D)
+
+    @staticmethod
+    def _records_graph(seq: torch.Tensor, blocks) -> bool:
+        """Whether autograd records the pass of ``seq`` through ``blocks``
+        (then it goes in one pass: every activation is kept anyway); frozen
+        blocks on an input without gradient record nothing, even with
+        gradients enabled (the lower blocks under partial fine-tuning)."""
+        if not torch.is_grad_enabled():
+            return False
+        return seq.requires_grad or any(p.requires_grad for p in blocks.parameters())
+
+    def _run_chunked(self, seq: torch.Tensor, stop: int) -> torch.Tensor:
+        """All rows of ``seq`` after blocks ``0 .. stop - 1``, a few thousand
+        tokens at a time (the per-patch sequences are independent)."""
+        rows = max(1, self.inference_chunk_tokens // seq.shape[1])
+        parts = []
+        for part in seq.split(rows):
+            for block in self.blocks[:stop]:
+                part = block(part)
+            parts.append(part)
+        return torch.cat(parts)
 
     def _summary_only_last(self) -> bool:
         """Whether the last block may compute only the summary rows
@@ -981,8 +1002,11 @@ class EEGPT(HubMixin, nn.Module):
         n_patches, n_chans + embed_num, embed_dim)``."""
         enc = self.target_encoder
         seq, N = enc._sequences(self.chan_proj(x), self.chans_id)
-        for block in enc.blocks[:cut]:
-            seq = block(seq)
+        if enc.training or enc._records_graph(seq, enc.blocks[:cut]):
+            for block in enc.blocks[:cut]:
+                seq = block(seq)
+        else:
+            seq = enc._run_chunked(seq, cut)
         return seq.reshape(x.shape[0], N, seq.shape[1], seq.shape[2])
 
     def forward_from(self, h: torch.Tensor, cut: int) -> torch.Tensor:
@@ -992,7 +1016,7 @@ class EEGPT(HubMixin, nn.Module):
         B, N, T, D = h.shape
         summary_only_last = enc._summary_only_last()
         seq = h.reshape(B * N, T, D)
-        if enc.training or torch.is_grad_enabled():
+        if enc.training or enc._records_graph(seq, enc.blocks[cut:]):
             # Training: one pass over all sequences (the chunks, made for
             # cache locality in inference, only add autograd overhead).
             summary = enc._run_blocks(seq, summary_only_last, start=cut)
