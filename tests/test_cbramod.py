@@ -9,6 +9,7 @@ import re
 
 import pytest
 import torch
+from _reference_cases import check_reference_case, reference_cases
 from _weights import fill_state_dict, load_case, load_manifest
 
 from skeegfm._registry import load_pretrained
@@ -226,9 +227,10 @@ def test_forward_errors(call, error, match):
     "kwargs, match",
     [
         (dict(patch_size=100), "patch_size=200"),
+        (dict(patch_size=202), "101 rfft bins"),
+        (dict(patch_size=201), "not a positive multiple of patch_size=201"),
         (dict(n_times=650), "not a positive multiple"),
         (dict(n_times=100), "not a positive multiple"),
-        (dict(nhead=3), "nhead=3 does not fit"),
         (dict(nhead=6), "nhead=6 does not fit"),  # 3 heads do not divide 16
         (dict(nhead=1), "nhead must be an integer >= 2"),
         (dict(n_times=None), "needs n_times"),
@@ -398,3 +400,32 @@ def test_untrusted_pickle_is_refused_unless_trusted(tmp_path):
     with pytest.warns(UserWarning):
         converted = convert_cbramod_checkpoint(path, trust_checkpoint=True)
     assert list(converted) == list(original)
+
+
+# ----------------------------------------------------------------------------- reference cases
+@pytest.mark.filterwarnings("ignore::UserWarning")
+@pytest.mark.parametrize("case", reference_cases("CBraMod"))
+def test_reference_case(case):
+    """A configuration the reference accepts and runs (found by a differential
+    fuzz against it): its state_dict loads strictly and gives its outputs."""
+    check_reference_case(CBraMod, case)
+
+
+def test_odd_nhead_gives_each_direction_nhead_floor_half_heads_like_the_reference():
+    with pytest.warns(UserWarning, match="nhead=5 is odd"):
+        odd = _tiny(nhead=5)
+    even = _tiny(nhead=4)
+    even.load_state_dict(odd.state_dict(), strict=True)
+    assert odd.encoder.layers[0].self_attn_s.num_heads == 2
+    x = torch.randn(2, 5, 600)
+    with torch.no_grad():
+        torch.testing.assert_close(odd(x), even(x), rtol=0, atol=0)
+
+
+def test_patch_size_201_has_the_same_101_spectral_bins():
+    model = _tiny(patch_size=201, n_times=603)
+    assert model.patch_embedding.spectral_proj[0].in_features == 101
+    assert model.patch_embedding.mask_encoding.shape == (201,)
+    with torch.no_grad():
+        assert model(torch.randn(2, 5, 603)).shape == (2, 3)
+        assert model(torch.randn(1, 5, 402), return_features=True)["features"].shape == (1, 5, 2, 12)

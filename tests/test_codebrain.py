@@ -665,3 +665,20 @@ def test_mask_token_has_the_embedding_width():
 def test_odd_res_channels_is_a_construction_error():
     with pytest.raises(ValueError, match="even res_channels"):
         CodeBrain(**{**_FIDELITY_CASES["skip_ne_out"], "res_channels": 9})
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(proj_refine_kernel=2), "proj_refine_kernel must be a positive odd integer"),
+        (dict(pos_kernel=(4, 7)), "pos_kernel must be two positive odd integers"),
+        (dict(pos_kernel=(19, 6)), "pos_kernel must be two positive odd integers"),
+        (dict(s4_lmax=1), "gives no kernel scale"),
+        (dict(num_res_layers=0), "num_res_layers must be at least 1"),
+    ],
+)
+def test_configurations_the_reference_cannot_run_are_construction_errors(kwargs, match):
+    """The reference builds these and fails at the first call (shape error,
+    empty kernel list, division by zero); found by a differential fuzz."""
+    with pytest.raises(ValueError, match=match):
+        CodeBrain(**{**_FIDELITY_CASES["skip_ne_out"], **kwargs})

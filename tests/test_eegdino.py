@@ -8,6 +8,7 @@ import warnings
 
 import pytest
 import torch
+from _reference_cases import check_reference_case, reference_cases
 from _weights import FIXTURES, fill_state_dict, load_case, load_manifest
 
 from skeegfm.models import EEGDINO, EEGDINO_CONFIGS, convert_eegdino_checkpoint
@@ -191,12 +192,16 @@ def test_construction_warnings():
         (dict(n_outputs=2), "n_chans"),
         (dict(n_chans=19), "n_outputs"),
         (dict(n_outputs=2, n_chans=20), "n_channel_embeddings"),
-        (dict(n_outputs=2, n_chans=19, n_times=150), "shorter than one patch"),
         (dict(n_outputs=2, n_chans=19, global_token_layer=3), "global_token_layer"),
         (dict(n_outputs=2, n_chans=19, n_global_tokens=0), "n_global_tokens"),
         (dict(n_outputs=2, n_chans=4, chs_info=[{"ch_name": "Cz"}]), "chs_info"),
         (dict(n_outputs=2, n_chans=19,
               channels_kernel_stride_padding_norm=((25, 49, 25, 24, (5, 20)),)), "GroupNorm"),
+        # the second convolution gets 1 sample and leaves none (the reference
+        # fails at the first call)
+        (dict(n_outputs=2, n_chans=19, patch_size=50,
+              channels_kernel_stride_padding_norm=((8, 49, 3, 0, (1, 8)), (8, 2, 2, 0, (1, 8)))),
+         "convolution 1 .* leaves none"),
     ],
 )
 def test_constructor_errors(kwargs, match):
@@ -396,3 +401,21 @@ def test_from_pretrained_reads_original_checkpoint(tmp_path):
     for key, value in encoder.items():
         torch.testing.assert_close(state[key], value, rtol=0, atol=0)
     assert model.n_outputs == 4 and state["final_layer.classifier.6.weight"].shape[0] == 4
+
+
+# ----------------------------------------------------------------------------- reference cases
+@pytest.mark.filterwarnings("ignore::UserWarning")
+@pytest.mark.parametrize("case", reference_cases("EEGDINO"))
+def test_reference_case(case):
+    """A configuration the reference accepts and runs (found by a differential
+    fuzz against it): its state_dict loads strictly and gives its outputs."""
+    check_reference_case(EEGDINO, case)
+
+
+def test_window_shorter_than_one_patch_is_zero_padded_like_the_reference():
+    with pytest.warns(UserWarning, match="not a multiple of patch_size"):
+        model = EEGDINO(n_outputs=2, n_chans=19, n_times=150, **TINY).eval()
+    x = torch.randn(1, 19, 150)
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert torch.equal(model(x), model(torch.nn.functional.pad(x, (0, 50))))

@@ -7,6 +7,7 @@ import warnings
 
 import pytest
 import torch
+from _reference_cases import check_reference_case, reference_cases
 from _weights import FIXTURES, fill_state_dict, load_case, load_manifest
 
 from skeegfm._channels import EEGPT_CHANNELS, STANDARD_19_CHANNELS
@@ -605,3 +606,31 @@ def test_num_heads_must_divide_embed_dim():
     # a divisor gives the reference's 3 * embed_dim rows
     model = _tiny(n_chans=3, num_heads=8)
     assert model.target_encoder.blocks[0].attn.qkv.weight.shape == (96, 32)
+
+
+# ----------------------------------------------------------------------------- reference cases
+@pytest.mark.filterwarnings("ignore::UserWarning")
+@pytest.mark.parametrize("case", reference_cases("EEGPT"))
+def test_reference_case(case):
+    """A configuration the reference accepts and runs (found by a differential
+    fuzz against it): its state_dict loads strictly and gives its outputs."""
+    check_reference_case(EEGPT, case)
+
+
+@pytest.mark.parametrize("proj", ["conv1d_constraint", "linear"])
+def test_projection_to_one_channel_gives_it_each_of_the_19_embeddings(proj):
+    """As in the reference: the one projected channel is broadcast over the 19
+    standard channel ids, so every patch has 19 channel tokens."""
+    model = _tiny(["a", "b", "c"], chan_proj_type=proj, n_chans_target=1).eval()
+    assert model.chans_id.shape == (1, 19)
+    enc = model.target_encoder
+    x = torch.randn(2, 3, 256)
+    seq, n_patches = enc._sequences(model.chan_proj(x), model.chans_id)
+    assert seq.shape == (2 * n_patches, 19 + enc.embed_num, enc.embed_dim)
+    one = model.chan_proj(x)  # (2, 1, 256): the same patch under every embedding
+    tokens = enc.patch_embed(one)[:, :, 0]  # (2, N, D)
+    ids = model.chans_id.reshape(-1)
+    expected = tokens[:, :, None] + enc.chan_embed(ids)
+    torch.testing.assert_close(seq[:, :19].reshape(2, n_patches, 19, -1), expected)
+    with torch.no_grad():
+        assert model(x).shape == (2, 2)

@@ -351,6 +351,11 @@ class TimeFrequencyEmbedding(nn.Module):
     emb_dim : int
         Token width ``D = last_out_ch x L`` where ``L`` is the conv output length.
 
+    Raises
+    ------
+    ValueError
+        If a convolution leaves no sample of the patch.
+
     References
     ----------
     .. [1] Wang, J. et al. (2025). CBraMod: A criss-cross brain foundation model
@@ -361,13 +366,21 @@ class TimeFrequencyEmbedding(nn.Module):
         super().__init__()
         layers = []
         in_ch, length = 1, patch_size
-        for out_ch, kernel, stride, padding, (groups, gn_channels) in conv_config:
+        for index, (out_ch, kernel, stride, padding, (groups, gn_channels)) in enumerate(conv_config):
             layers += [
                 nn.Conv2d(in_ch, out_ch, (1, kernel), (1, stride), (0, padding)),
                 nn.GroupNorm(groups, gn_channels),
                 activation(),
             ]
-            in_ch, length = out_ch, _conv_out_len(length, kernel, stride, padding)
+            out_len = _conv_out_len(length, kernel, stride, padding)
+            if out_len < 1:
+                # The reference builds this and fails at the first call.
+                raise ValueError(
+                    f"Patch-embedding convolution {index} (kernel {kernel}, stride {stride}, "
+                    f"padding {padding}) gets {length} samples per patch (patch_size="
+                    f"{patch_size}) and leaves none; use a smaller kernel or more padding."
+                )
+            in_ch, length = out_ch, out_len
         self.patch_size = int(patch_size)
         self.emb_dim = in_ch * length
         self.proj_in = nn.Sequential(*layers)

@@ -28,6 +28,7 @@ channels, window rule) is registered at the end of this file.
 
 from __future__ import annotations
 
+import numbers
 import os
 import re
 import warnings
@@ -49,8 +50,10 @@ from ._vocabulary import TUEG_19_CHANNELS
 __all__ = ["CBraMod", "convert_cbramod_checkpoint"]
 
 _PRETRAINED_SFREQ = 200.0
-#: The reference's spectral projection reads a fixed 101 rfft bins: 200-sample patches.
+#: The reference's spectral projection reads a fixed 101 rfft bins: patches of
+#: 200 samples (1 s at 200 Hz, the released weights) or 201.
 _PATCH_SIZE = 200
+_N_BINS = _PATCH_SIZE // 2 + 1
 _DEFAULT_CONV = ((25, 49, 25, 24, (5, 25)), (25, 3, 1, 1, (5, 25)), (25, 3, 1, 1, (5, 25)))
 #: Tokens per chunk of the fused feed-forward layers (eval fast path).
 _FF_CHUNK_ROWS = 4096
@@ -285,15 +288,16 @@ class CBraMod(HubMixin, nn.Module):
         Sampling frequency in Hz. The released weights expect 200 Hz; another
         value only warns (nothing is resampled).
     patch_size : int
-        Samples per patch. Must be 200 (1 s at 200 Hz): the reference reads
-        a fixed 101 spectral bins.
+        Samples per patch: 200 (1 s at 200 Hz, the released weights) or 201,
+        the two sizes with the 101 spectral bins the reference reads.
     dim_feedforward : int
         Hidden width of the feed-forward layers.
     n_layer : int
         Number of criss-cross transformer layers.
     nhead : int
-        Attention heads, split evenly between the spatial and the temporal
-        attention (``nhead // 2`` each); must be even.
+        Attention heads: the spatial and the temporal attention get ``nhead
+        // 2`` each. An odd value (as the reference) leaves one head unused,
+        with a warning.
     activation : type[nn.Module]
         Activation of the feed-forward layers.
     emb_dim : int
@@ -332,18 +336,23 @@ class CBraMod(HubMixin, nn.Module):
     ------
     ValueError
         At construction, where the reference would only fail later (in
-        ``forward`` or when loading weights): ``patch_size != 200``;
-        ``n_times`` not a positive multiple of ``patch_size``; ``nhead`` odd,
-        or ``nhead // 2`` not dividing ``d_model // 2``, or ``d_model`` odd;
-        the head (``return_encoder_output=False``) without ``n_outputs``,
-        ``n_chans`` or ``n_times`` (the reference falls back to a lazily
-        sized layer); an invalid convolution configuration, ``drop_prob``
-        outside ``[0, 1)``; or signal parameters that disagree.
+        ``forward`` or when loading weights): ``patch_size`` other than 200
+        or 201; ``n_times`` not a positive multiple of ``patch_size``;
+        ``d_model`` odd; an invalid convolution configuration.
+        Where the reference fails at construction too: ``nhead < 2`` or
+        ``nhead // 2`` not dividing ``d_model // 2``; the head without
+        ``n_outputs``; signal parameters that disagree.
+        Deliberately stricter than the reference, which builds and runs
+        these: the head (``return_encoder_output=False``) without ``n_chans``
+        or ``n_times`` (the reference falls back to a lazily sized layer);
+        ``drop_prob`` outside ``[0, 1)`` (the reference accepts 1.0, which
+        only a model in eval mode survives); ``dim_feedforward`` or
+        ``emb_dim`` below 1 (zero-width layers).
 
     Warns
     -----
     UserWarning
-        If ``sfreq`` is given and is not 200 Hz.
+        If ``sfreq`` is given and is not 200 Hz, or ``nhead`` is odd.
 
     Notes
     -----
@@ -399,17 +408,24 @@ class CBraMod(HubMixin, nn.Module):
         params = resolve_signal_params(n_outputs, n_chans, chs_info, n_times, input_window_seconds, sfreq)
         for name, value in params.items():
             setattr(self, name, value)
-        if isinstance(patch_size, bool) or patch_size != _PATCH_SIZE:
+        if (
+            isinstance(patch_size, bool)
+            or not isinstance(patch_size, numbers.Real)
+            or int(patch_size) != patch_size
+            or int(patch_size) // 2 + 1 != _N_BINS
+        ):
             raise ValueError(
-                f"patch_size={patch_size!r}, but CBraMod's spectral projection reads the "
-                f"{_PATCH_SIZE // 2 + 1} rfft bins of {_PATCH_SIZE}-sample patches (1 s at "
-                f"200 Hz): use patch_size={_PATCH_SIZE}."
+                f"patch_size={patch_size!r}, but CBraMod's spectral projection reads "
+                f"{_N_BINS} rfft bins, those of {_PATCH_SIZE}-sample patches (1 s at 200 Hz, "
+                f"the released weights) or {_PATCH_SIZE + 1}-sample ones: use "
+                f"patch_size={_PATCH_SIZE}."
             )
-        if self.n_times is not None and (self.n_times < 1 or self.n_times % _PATCH_SIZE):
+        patch_size = int(patch_size)
+        if self.n_times is not None and (self.n_times < 1 or self.n_times % patch_size):
             raise ValueError(
-                f"n_times={self.n_times} is not a positive multiple of patch_size={_PATCH_SIZE}: "
+                f"n_times={self.n_times} is not a positive multiple of patch_size={patch_size}: "
                 "CBraMod cuts windows into whole patches; use windows of whole seconds at 200 Hz "
-                f"(e.g. n_times={max(1, round(self.n_times / _PATCH_SIZE)) * _PATCH_SIZE})."
+                f"(e.g. n_times={max(1, round(self.n_times / patch_size)) * patch_size})."
             )
         if not 0.0 <= float(drop_prob) < 1.0:
             raise ValueError(f"drop_prob must be in [0, 1), got {drop_prob}.")
@@ -426,16 +442,24 @@ class CBraMod(HubMixin, nn.Module):
             )
         conv_config = as_conv_config(channels_kernel_stride_padding_norm)
 
-        self.patch_size = _PATCH_SIZE
+        self.patch_size = patch_size
         self.emb_dim = emb_dim
         self.return_encoder_output = bool(return_encoder_output)
-        self.patch_embedding = _PatchEmbedding(_PATCH_SIZE, conv_config, float(drop_prob))
+        self.patch_embedding = _PatchEmbedding(patch_size, conv_config, float(drop_prob))
         self.d_model = d_model = self.patch_embedding.emb_dim
-        if d_model % 2 or nhead % 2 or (d_model // 2) % (nhead // 2):
+        if d_model % 2 or (d_model // 2) % (nhead // 2):
             raise ValueError(
                 f"nhead={nhead} does not fit d_model={d_model}: the criss-cross attention gives "
-                "half of the features and half of the heads to each direction, so nhead must be "
-                "even, d_model even, and nhead // 2 must divide d_model // 2."
+                "half of the features and nhead // 2 heads to each direction, so d_model must be "
+                "even and nhead // 2 must divide d_model // 2."
+            )
+        if nhead % 2:
+            warnings.warn(
+                f"nhead={nhead} is odd: the spatial and the temporal attention get "
+                f"nhead // 2 = {nhead // 2} heads each (as in the reference implementation); "
+                f"pass nhead={nhead - 1} to say so.",
+                UserWarning,
+                stacklevel=3,
             )
         self.encoder = _Encoder(
             n_layer,

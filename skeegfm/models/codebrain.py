@@ -565,8 +565,10 @@ class CodeBrain(HubMixin, nn.Module):
     ------
     ValueError
         If the head needs ``n_outputs``, ``n_chans`` or ``n_times`` and one is
-        missing, if ``n_times < patch_size``, if ``swa_window_size`` is not a
-        positive odd integer, or if ``res_channels`` is odd.
+        missing, if ``n_times < patch_size``, if ``swa_window_size``,
+        ``proj_refine_kernel`` or an entry of ``pos_kernel`` is not a positive
+        odd integer, if ``s4_lmax < 2``, ``num_res_layers < 1``, or if
+        ``res_channels`` is odd.
 
     Notes
     -----
@@ -585,6 +587,13 @@ class CodeBrain(HubMixin, nn.Module):
       with no input and fails at the first call).
     - ``swa_window_size`` even: at construction (the reference: at the first
       call).
+    - an even ``proj_refine_kernel`` or an even ``pos_kernel`` entry: at
+      construction (the reference computes ``emb_dim`` as if the refining and
+      the positional convolutions kept the length, which they do only for odd
+      kernels, and fails at the first call with a shape error).
+    - ``s4_lmax < 2`` (no kernel scale) or ``num_res_layers < 1``: at
+      construction (the reference: at the first call, on an empty kernel list
+      or a division by zero).
     - odd ``res_channels``: at construction, with a ``ValueError`` naming the
       fix (the reference: an assertion error of
       :class:`torch.nn.MultiheadAttention`).
@@ -660,6 +669,29 @@ class CodeBrain(HubMixin, nn.Module):
                 f"n_times={self.n_times} is shorter than one patch ({patch_size} samples); "
                 "CodeBrain needs at least one full patch."
             )
+        # The reference builds these and fails at the first call (shape errors,
+        # an empty kernel list, a division by zero): refuse them here.
+        if int(proj_refine_kernel) < 1 or int(proj_refine_kernel) % 2 == 0:
+            raise ValueError(
+                f"proj_refine_kernel must be a positive odd integer, got {proj_refine_kernel}: "
+                "the refining convolutions pad by proj_refine_kernel // 2 and must keep the "
+                "length (the reference fails at the first call with an even kernel)."
+            )
+        if len(tuple(pos_kernel)) != 2 or any(int(k) < 1 or int(k) % 2 == 0 for k in pos_kernel):
+            raise ValueError(
+                f"pos_kernel must be two positive odd integers (channels, patches), got "
+                f"{tuple(pos_kernel)}: the positional convolution pads by kernel // 2 and must "
+                "keep the (channel, patch) grid (the reference fails at the first call with an "
+                "even kernel)."
+            )
+        if s4_lmax < _SGCONV_KERNEL_DIM:
+            raise ValueError(
+                f"s4_lmax={s4_lmax} gives no kernel scale (1 + ceil(log2(s4_lmax / "
+                f"{_SGCONV_KERNEL_DIM})) < 1); use s4_lmax >= {_SGCONV_KERNEL_DIM}, about the "
+                "number of tokens (n_chans x n_patches)."
+            )
+        if int(num_res_layers) < 1:
+            raise ValueError(f"num_res_layers must be at least 1, got {num_res_layers}.")
         self.patch_size = int(patch_size)
         self.out_channels = int(out_channels)
         self.mlp_hidden_multiplier = int(mlp_hidden_multiplier)

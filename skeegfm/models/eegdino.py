@@ -161,9 +161,10 @@ class EEGDINO(HubMixin, nn.Module):
     chs_info : list of dict | None
         Per-channel information (``mne.Info["chs"]``-like).
     n_times : int | None
-        Samples per window (at ``sfreq``); at least ``patch_size``. Used for
-        the configuration and a warning only; any length is accepted at
-        forward time.
+        Samples per window (at ``sfreq``). Used for the configuration and a
+        warning only; any length is accepted at forward time. A window that
+        is not a whole number of patches, also one shorter than a single
+        patch, is zero-padded on the right, as in the reference.
     input_window_seconds : float | None
         Window length in seconds.
     sfreq : float | None
@@ -218,15 +219,17 @@ class EEGDINO(HubMixin, nn.Module):
     ------
     ValueError
         If ``n_chans`` (or ``n_outputs`` without ``return_encoder_output``)
-        is missing, ``n_chans > n_channel_embeddings``, ``n_times <
-        patch_size``, the signal parameters disagree, or an architecture
-        argument is out of range.
+        is missing, ``n_chans > n_channel_embeddings``, the signal parameters
+        disagree, ``drop_prob`` is outside ``[0, 1)`` (the reference accepts
+        1.0, which only a model in eval mode survives), or another
+        architecture argument is out of range.
 
     Warns
     -----
     UserWarning
         If ``sfreq`` is given and is not 200 Hz, or ``n_times`` is not a
-        multiple of ``patch_size`` (inputs are then zero-padded).
+        multiple of ``patch_size`` (inputs are then zero-padded; a window
+        shorter than one patch becomes one patch).
 
     Notes
     -----
@@ -297,11 +300,6 @@ class EEGDINO(HubMixin, nn.Module):
                 f"n_chans={self.n_chans} but EEGDINO has n_channel_embeddings="
                 f"{n_channel_embeddings} channel slots; use at most {n_channel_embeddings} "
                 "channels (the released weights know the 19 channels of the 10-20 montage)."
-            )
-        if self.n_times is not None and self.n_times < patch_size:
-            raise ValueError(
-                f"n_times={self.n_times} is shorter than one patch ({patch_size} samples); "
-                f"use windows of at least {patch_size} samples."
             )
         if int(n_global_tokens) < 1:
             raise ValueError(f"n_global_tokens must be >= 1, got {n_global_tokens}.")

@@ -463,13 +463,16 @@ class _EEGTransformer(nn.Module):
     def _sequences(self, x: torch.Tensor, chans_id: torch.Tensor):
         """The blocks' input: one sequence of channel tokens + summary tokens
         per window and patch, ``(batch * n_patches, n_chans + embed_num,
-        embed_dim)``, and ``n_patches``."""
-        B, C, _ = x.shape
+        embed_dim)`` (``len(chans_id) + embed_num`` tokens when one channel
+        meets several ids), and ``n_patches``."""
+        B = x.shape[0]
         tokens = self.patch_embed(x)  # (B, N, C, D)
         N, D, E = tokens.shape[1], self.embed_dim, self.embed_num
+        # With one channel and several ids (a projection to n_chans_target=1),
+        # the sum broadcasts: that channel once per id, as in the reference.
         tokens = tokens + self.chan_embed(chans_id.reshape(-1)).to(tokens.dtype)
         summary = self.summary_token.to(tokens.dtype).expand(B * N, E, D)
-        return torch.cat((tokens.reshape(B * N, C, D), summary), dim=1), N
+        return torch.cat((tokens.reshape(B * N, tokens.shape[2], D), summary), dim=1), N
 
     def _run_blocks(self, seq: torch.Tensor, summary_only_last: bool, start: int = 0) -> torch.Tensor:
         """Summary rows ``(n_seq, embed_num, embed_dim)`` after blocks
@@ -601,7 +604,9 @@ class EEGPT(HubMixin, nn.Module):
         (this is how the released ``braindecode/eegpt-pretrained`` is used).
     n_chans_target : int
         Channels after the projection; must be 19 (the standard 10-20 set of
-        the original probes) when projecting.
+        the original probes) when projecting, or 1: as in the reference, the
+        single projected channel then becomes 19 tokens per patch, one under
+        each of the 19 channel embeddings.
     chan_conv_max_norm : float
         Max L2 norm of each output channel's weights of the convolutional
         projection.
@@ -635,8 +640,9 @@ class EEGPT(HubMixin, nn.Module):
         If ``n_chans`` or ``n_times`` cannot be inferred, ``n_times <
         patch_size``, ``num_heads`` does not divide ``embed_dim``, a channel
         name is not in the vocabulary (the message lists the unknown names and
-        the accepted ones), more than 62 channels go in without projection,
-        ``n_chans_target != 19`` with a projection, ``n_outputs`` is missing
+        the accepted ones), two names denote the same electrode, more than 62
+        channels go in without projection, ``n_chans_target`` other than 19
+        or 1 with a projection, ``n_outputs`` is missing
         for the head, or ``final_layer`` is combined with
         ``return_encoder_output=True``.
     TypeError
@@ -644,9 +650,21 @@ class EEGPT(HubMixin, nn.Module):
 
     Notes
     -----
-    Unlike the reference implementation, an unknown channel name is an error,
-    never replaced by the channel's position (which silently selects an
-    unrelated embedding).
+    Channel names are matched differently from the reference implementation,
+    which upper-cases a name, strips trailing dots and, when the result is not
+    in the vocabulary, uses the embedding row of the channel's *position*:
+
+    - an unknown channel name is an error here, never replaced by the
+      channel's position (which silently selects an unrelated embedding);
+    - names are normalised further (an ``"EEG "`` prefix, a reference suffix
+      such as ``"-REF"``, the old names T3/T4/T5/T6), so ``"T3"`` takes
+      T7's row where the reference takes the row of its position;
+    - two names of the same electrode (``"Fp1"`` and ``"FP1."``) are an
+      error; the reference gives both the same row.
+
+    For the same reason :meth:`from_pretrained` never reads ``chans_id``
+    from a file: it follows from ``chs_info`` (``load_state_dict`` does load
+    it).
 
     Construction errors where the reference implementation (braindecode's
     ``EEGPT``) builds a model that fails only later, or not at all:
@@ -654,9 +672,10 @@ class EEGPT(HubMixin, nn.Module):
     - ``num_heads`` not dividing ``embed_dim``: the reference builds a
       ``qkv`` of ``3 * embed_dim`` rows and fails at the first call when it
       splits them into heads.
-    - ``n_chans_target != 19`` with a projection: the reference feeds the 19
-      standard channel ids to an encoder of ``n_chans_target`` channels and
-      fails at the first call.
+    - ``n_chans_target`` other than 19 or 1 with a projection: the reference
+      adds the 19 standard channel embeddings to the tokens of
+      ``n_chans_target`` channels, which fails at the first call (for 1 it
+      broadcasts; see ``n_chans_target``).
     - more than 62 channels without projection: the reference enlarges the
       channel embedding, which the released weights no longer fit.
     - ``n_outputs`` missing for the default head: the reference fails while
@@ -781,11 +800,12 @@ class EEGPT(HubMixin, nn.Module):
                 ids = torch.arange(encoder_chans)
             self.chan_proj = nn.Identity()
         else:
-            if n_chans_target != len(STANDARD_19_CHANNELS):
+            if n_chans_target not in (1, len(STANDARD_19_CHANNELS)):
                 raise ValueError(
                     f"n_chans_target={n_chans_target}: the channel projection feeds EEGPT the "
                     f"{len(STANDARD_19_CHANNELS)} standard 10-20 channels "
-                    f"{list(STANDARD_19_CHANNELS)}, so n_chans_target must be 19."
+                    f"{list(STANDARD_19_CHANNELS)}, so n_chans_target must be 19 (or 1: one "
+                    "projected channel, given each of the 19 channel embeddings)."
                 )
             encoder_chans = int(n_chans_target)
             ids = torch.tensor([eegpt_channel_ids(STANDARD_19_CHANNELS)])
