@@ -871,3 +871,23 @@ def test_a_config_written_by_the_reference_loads(family, tmp_path):
     _state_equal(model, loaded)
     assert loaded._hub_config == model._hub_config
     assert type(load_pretrained(repo)) is type(model)  # the class is recognised from the keys
+
+
+def test_private_class_names_in_a_config_come_back_as_classes(monkeypatch):
+    # get_config writes a class as its dotted path; a class whose name starts
+    # with an underscore (a private head class) must be imported back, not
+    # passed on as a string.
+    from torch import nn
+
+    from skeegfm.models import _layers
+    from skeegfm.models._loading import _decode_value
+
+    class _PrivateHead(nn.Linear):
+        pass
+
+    monkeypatch.setattr(_layers, "_PrivateHead", _PrivateHead, raising=False)
+    value = "skeegfm.models._layers._PrivateHead"
+    assert _decode_value("final_layer", value, None) is _PrivateHead
+    assert _decode_value("note", "skeegfm.models._layers.lowercase_text", None) == (
+        "skeegfm.models._layers.lowercase_text"
+    )

@@ -468,7 +468,7 @@ def _decode_value(name, value, default):
     """Turn a config.json value back into a constructor argument."""
     if isinstance(value, str) and _DOTTED_TYPE.match(value):
         if isinstance(default, type) or (
-            default is None and value.rpartition(".")[2][:1].isupper()
+            default is None and value.rpartition(".")[2].lstrip("_")[:1].isupper()
         ):
             return _import_type(name, value)
     if isinstance(value, list) and isinstance(default, tuple):
